@@ -1,0 +1,31 @@
+// Internal description of one elementwise call, validated by api.cpp and run by a device backend.
+#pragma once
+
+#include <cstdint>
+
+#include "actgrad/api.hpp"
+#include "actgrad/detail/element_ops.hpp"
+
+namespace actgrad {
+namespace detail {
+
+struct Call {
+  OpKind op;
+  const Activation* act;
+  const void* in[3] = {nullptr, nullptr, nullptr};
+  void* out[3] = {nullptr, nullptr, nullptr};
+  std::int64_t n = 0;
+  DType dtype = DType::f32;
+  Device device;
+  ExecOptions opt;
+};
+
+// CPU backend, one instantiation per storage type (host/cpu_run_*.cpp).
+template <class S>
+void run_cpu_typed(const Call& call);
+void run_cpu(const Call& call);
+// CUDA backend (kernels/); throws Error(unavailable) in builds without CUDA.
+void run_cuda(const Call& call);
+
+} // namespace detail
+} // namespace actgrad

@@ -1,0 +1,8 @@
+// actgrad umbrella header: the whole public C++ API.
+#pragma once
+
+#include "actgrad/activation.hpp"
+#include "actgrad/api.hpp"
+#include "actgrad/buffer.hpp"
+#include "actgrad/error.hpp"
+#include "actgrad/tensor.hpp"

@@ -1,0 +1,45 @@
+// The elementwise operations: forward, fused value+derivative, backward, from-output and gated.
+//
+// All views of one call must have the same element count, dtype and device; the call runs on
+// that device (CPU, or CUDA on `options.stream`). Outputs may alias an input exactly (in place);
+// any other overlap is rejected. Any n >= 0 and any alignment work. Errors throw actgrad::Error.
+#pragma once
+
+#include "actgrad/activation.hpp"
+#include "actgrad/tensor.hpp"
+
+namespace actgrad {
+
+struct ExecOptions {
+  void* stream = nullptr; // cudaStream_t for CUDA views; ignored on the CPU
+  int threads = 0;        // CPU threads; 0 = OpenMP's default (OMP_NUM_THREADS or all cores)
+};
+
+// y = f(x)
+void forward(const Activation& act, ConstTensorView x, TensorView y, const ExecOptions& opt = {});
+// y = f(x), dydx = f'(x) in one pass: read x once, write y and dydx.
+void forward_with_derivative(const Activation& act, ConstTensorView x, TensorView y,
+                             TensorView dydx, const ExecOptions& opt = {});
+// grad_in = grad_out * f'(x) in one pass.
+void backward(const Activation& act, ConstTensorView x, ConstTensorView grad_out,
+              TensorView grad_in, const ExecOptions& opt = {});
+// dydx = f'(x) computed from y = f(x) alone (Activation::has_derivative_from_output()).
+void derivative_from_output(const Activation& act, ConstTensorView y, TensorView dydx,
+                            const ExecOptions& opt = {});
+// grad_in = grad_out * f'(x) computed from y = f(x).
+void backward_from_output(const Activation& act, ConstTensorView y, ConstTensorView grad_out,
+                          TensorView grad_in, const ExecOptions& opt = {});
+
+// Gated units, out = act(a) * b.
+void gated_forward(const Activation& act, ConstTensorView a, ConstTensorView b, TensorView out,
+                   const ExecOptions& opt = {});
+// out, d out/d a and d out/d b in one pass.
+void gated_forward_with_derivative(const Activation& act, ConstTensorView a, ConstTensorView b,
+                                   TensorView out, TensorView dfda, TensorView dfdb,
+                                   const ExecOptions& opt = {});
+// grad_a = g * d out/d a, grad_b = g * d out/d b in one pass.
+void gated_backward(const Activation& act, ConstTensorView a, ConstTensorView b,
+                    ConstTensorView grad_out, TensorView grad_a, TensorView grad_b,
+                    const ExecOptions& opt = {});
+
+} // namespace actgrad

@@ -1,0 +1,55 @@
+// Shared pieces of every activation functor: result records and the defaults a functor may override.
+//
+// A unary functor `XOp<T>` (T = float or double, the compute type) provides
+//   T forward(T x) const;                      f(x)
+//   Fused<T> fused(T x) const;                 {f(x), f'(x)} sharing intermediates
+//   T derivative_from_output(T y) const;       f'(x) from y = f(x), only if kFromOutput
+//   static ActMeta meta();                     formula, parameters, traits (host only)
+//   explicit XOp(const Params&);               parameters converted to T
+// A gated functor provides forward(a, b) and fused(a, b) -> GatedFused<T> instead.
+#pragma once
+
+#include "actgrad/config.hpp"
+#include "actgrad/math.hpp"
+#include "actgrad/traits.hpp"
+
+namespace actgrad {
+
+template <class T>
+struct Fused {
+  T y;  // f(x)
+  T dy; // f'(x)
+};
+
+template <class T>
+struct GatedFused {
+  T y;  // act(a) * b
+  T da; // d out / d a
+  T db; // d out / d b
+};
+
+// Metadata a functor publishes; catalogue.cpp adds the name and kind from activations.def.
+struct ActMeta {
+  const char* formula;
+  const char* derivative;
+  const char* reference;
+  const char* alias; // "" when none
+  int num_params;
+  ParamSpec params[kMaxParams];
+  Traits traits;
+};
+
+// Defaults: functors derive from this and override what differs.
+struct ActBase {
+  // f' is available as a function of y (the functor then defines derivative_from_output).
+  static constexpr bool kFromOutput = false;
+  // Compute f32 inputs in double: for functions whose float evaluation cannot meet the f32
+  // accuracy goal because they are ill-conditioned in an intermediate (documented per functor).
+  static constexpr bool kWideMath = false;
+  // Cross-parameter checks (ranges of single parameters are in ParamSpec). nullptr when valid.
+  static const char* validate(const Params&) { return nullptr; }
+  // Whether derivative_from_output is well defined at these parameters.
+  static bool from_output_ok(const Params&) { return true; }
+};
+
+} // namespace actgrad
