@@ -1,6 +1,362 @@
 // Host API tests: parsing, validation errors, sizes, misalignment, in place and buffers.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "actgrad/actgrad.hpp"
 
-TEST(Api, Placeholder) { EXPECT_EQ(actgrad::Activation::parse("relu").id(), actgrad::ActId::Relu); }
+namespace {
+
+using actgrad::Activation;
+using actgrad::Error;
+
+// Expects `stmt` to throw actgrad::Error whose message contains every fragment.
+template <class F>
+void expect_error(F&& f, std::initializer_list<const char*> fragments) {
+  try {
+    f();
+    ADD_FAILURE() << "no actgrad::Error thrown";
+  } catch (const Error& e) {
+    for (const char* frag : fragments)
+      EXPECT_NE(std::string(e.what()).find(frag), std::string::npos)
+          << "message '" << e.what() << "' lacks '" << frag << "'";
+  }
+}
+
+TEST(Parse, EveryCatalogueNameRoundTrips) {
+  ASSERT_GT(actgrad::catalogue_size(), 0);
+  for (actgrad::ActId id : actgrad::catalogue()) {
+    const Activation a(id);
+    EXPECT_EQ(Activation::parse(a.name()).id(), id) << a.name();
+    EXPECT_EQ(a.to_string(), a.name()) << "defaults print as the bare name";
+    const actgrad::ActInfo& info = a.info();
+    if (info.alias[0]) {
+      EXPECT_EQ(Activation::parse(info.alias).id(), id) << info.alias;
+    }
+    for (int p = 0; p < info.num_params; ++p)
+      EXPECT_EQ(a.param(info.params[p].name), info.params[p].default_value);
+  }
+}
+
+TEST(Parse, ParametersAreSetAndPrinted) {
+  for (actgrad::ActId id : actgrad::catalogue()) {
+    const actgrad::ActInfo& info = actgrad::catalogue_info(id);
+    if (info.num_params == 0) continue;
+    // A value strictly inside the first parameter's range, different from the default.
+    const actgrad::ParamSpec& s = info.params[0];
+    double v = s.default_value == 0 ? 0.25 : s.default_value * 0.75;
+    if (!(v > s.min && v < s.max)) continue;
+    const std::string text = std::string(info.name) + ":" + s.name + "=" + std::to_string(v);
+    Activation a = [&] {
+      try {
+        return Activation::parse(text);
+      } catch (const Error&) {
+        return Activation(id); // cross-parameter rule may reject; checked below
+      }
+    }();
+    if (a.param(s.name) != v) continue;
+    EXPECT_EQ(Activation::parse(a.to_string()).params().v[0], v) << a.to_string();
+  }
+}
+
+TEST(Parse, UnknownNameListsCloseNames) {
+  expect_error([] { Activation::parse("sigmod"); }, {"unknown activation 'sigmod'", "sigmoid"});
+  expect_error([] { Activation::parse(""); }, {"unknown activation"});
+  expect_error([] { Activation::parse("zzzzzzzzzzzz"); }, {"actgrad list"});
+}
+
+TEST(Parse, UnknownParameterListsAllowed) {
+  expect_error([] { Activation::parse("relu:alpha=2"); }, {"unknown parameter 'alpha'", "relu"});
+  for (actgrad::ActId id : actgrad::catalogue()) {
+    const actgrad::ActInfo& info = actgrad::catalogue_info(id);
+    if (info.num_params == 0) continue;
+    expect_error([&] { Activation::parse(std::string(info.name) + ":nosuch=1"); },
+                 {"unknown parameter 'nosuch'", info.params[0].name});
+  }
+}
+
+TEST(Parse, BadValuesAreRejected) {
+  for (actgrad::ActId id : actgrad::catalogue()) {
+    const actgrad::ActInfo& info = actgrad::catalogue_info(id);
+    for (int p = 0; p < info.num_params; ++p) {
+      const std::string base = std::string(info.name) + ":" + info.params[p].name + "=";
+      expect_error([&] { Activation::parse(base + "abc"); }, {info.params[p].name, "number"});
+      expect_error([&] { Activation::parse(base); }, {info.params[p].name});
+      expect_error([&] { Activation::parse(base + "nan"); }, {info.params[p].name});
+      if (std::isfinite(info.params[p].min))
+        expect_error([&] { Activation::parse(base + std::to_string(info.params[p].min - 1)); },
+                     {info.params[p].name, "must be in"});
+    }
+    expect_error([&] { Activation::parse(std::string(info.name) + ":novalue"); }, {"param=value"});
+  }
+}
+
+// Deterministic inputs spanning signs and magnitudes.
+std::vector<float> inputs(std::size_t n) {
+  std::vector<float> x(n);
+  for (std::size_t i = 0; i < n; ++i)
+    x[i] = static_cast<float>(std::sin(0.37 * double(i)) * (1.0 + double(i % 97) / 8.0));
+  return x;
+}
+
+// Reference: element-by-element calls with n = 1, which exercise no loop structure.
+void one_by_one(const Activation& a, const std::vector<float>& x, std::vector<float>& y,
+                std::vector<float>& d) {
+  for (std::size_t i = 0; i < x.size(); ++i)
+    actgrad::forward_with_derivative(a, actgrad::view(&x[i], 1), actgrad::view(&y[i], 1),
+                                     actgrad::view(&d[i], 1));
+}
+
+bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+TEST(Sizes, BoundarySizesAndMisalignment) {
+  const Activation act = Activation::parse("sigmoid");
+  for (std::int64_t n : {0, 1, 15, 16, 17, 4095, 4097, 1000003}) {
+    for (int offset : {0, 1, 3}) {
+      std::vector<float> xs = inputs(std::size_t(n) + 4), ys(xs.size(), -7.f), ds(xs.size(), -7.f);
+      const float* x = xs.data() + offset;
+      float* y = ys.data() + offset;
+      float* d = ds.data() + offset;
+      actgrad::forward_with_derivative(act, actgrad::view(x, n), actgrad::view(y, n),
+                                       actgrad::view(d, n));
+      // Untouched guard cells prove nothing outside [0, n) is written.
+      for (int g = 0; g < offset; ++g) EXPECT_EQ(ys[std::size_t(g)], -7.f);
+      for (std::size_t g = std::size_t(offset + n); g < ys.size(); ++g) EXPECT_EQ(ys[g], -7.f);
+      if (n > 5000) {
+        // Spot-check the large case against single-element calls.
+        for (std::int64_t i = 0; i < n; i += 9973) {
+          float y1, d1;
+          actgrad::forward_with_derivative(act, actgrad::view(x + i, 1), actgrad::view(&y1, 1),
+                                           actgrad::view(&d1, 1));
+          ASSERT_TRUE(same_bits(y[i], y1) && same_bits(d[i], d1)) << "n=" << n << " i=" << i;
+        }
+        continue;
+      }
+      std::vector<float> xv(x, x + n), y1(static_cast<std::size_t>(n)), d1(static_cast<std::size_t>(n));
+      one_by_one(act, xv, y1, d1);
+      for (std::int64_t i = 0; i < n; ++i)
+        ASSERT_TRUE(same_bits(y[i], y1[std::size_t(i)]) && same_bits(d[i], d1[std::size_t(i)]))
+            << "n=" << n << " offset=" << offset << " i=" << i;
+    }
+  }
+}
+
+TEST(InPlace, EveryActivationAndOp) {
+  const std::size_t n = 4097;
+  const std::vector<float> x = inputs(n);
+  for (actgrad::ActId id : actgrad::catalogue()) {
+    const Activation act(id);
+    if (act.is_gated()) {
+      std::vector<float> a = x, b(n, 0.5f), o(n), da(n), db(n);
+      actgrad::gated_forward_with_derivative(act, actgrad::view(a.data(), n),
+                                             actgrad::view(b.data(), n), actgrad::view(o.data(), n),
+                                             actgrad::view(da.data(), n), actgrad::view(db.data(), n));
+      std::vector<float> a2 = x, b2(n, 0.5f), o2(n);
+      // out written over a, dfda over b: every element read before it is written.
+      actgrad::gated_forward_with_derivative(act, actgrad::view(a2.data(), n),
+                                             actgrad::view(b2.data(), n), actgrad::view(a2.data(), n),
+                                             actgrad::view(b2.data(), n), actgrad::view(o2.data(), n));
+      for (std::size_t i = 0; i < n; ++i)
+        ASSERT_TRUE(same_bits(a2[i], o[i]) && same_bits(b2[i], da[i]) && same_bits(o2[i], db[i]))
+            << act.name() << " i=" << i;
+      continue;
+    }
+    std::vector<float> y(n), d(n);
+    actgrad::forward_with_derivative(act, actgrad::view(x.data(), n), actgrad::view(y.data(), n),
+                                     actgrad::view(d.data(), n));
+    std::vector<float> io = x, d2(n);
+    actgrad::forward_with_derivative(act, actgrad::view(io.data(), n), actgrad::view(io.data(), n),
+                                     actgrad::view(d2.data(), n));
+    std::vector<float> f = x;
+    actgrad::forward(act, actgrad::view(f.data(), n), actgrad::view(f.data(), n));
+    std::vector<float> g(n, 2.0f);
+    actgrad::backward(act, actgrad::view(x.data(), n), actgrad::view(g.data(), n),
+                      actgrad::view(g.data(), n));
+    for (std::size_t i = 0; i < n; ++i) {
+      ASSERT_TRUE(same_bits(io[i], y[i]) && same_bits(d2[i], d[i])) << act.name() << " i=" << i;
+      ASSERT_TRUE(same_bits(f[i], y[i])) << act.name() << " forward i=" << i;
+      ASSERT_TRUE(same_bits(g[i], 2.0f * d[i])) << act.name() << " backward i=" << i;
+    }
+  }
+}
+
+TEST(BadInput, NullSizeDtypeDeviceAndOverlap) {
+  const Activation act = Activation::parse("tanh");
+  std::vector<float> x(8), y(8), d(8);
+  std::vector<double> xd(8);
+  expect_error([&] { actgrad::forward(act, {nullptr, 8}, actgrad::view(y.data(), 8)); },
+               {"'x'", "null", "8"});
+  // Null with n = 0 is fine.
+  actgrad::forward(act, {nullptr, 0}, {nullptr, 0});
+  expect_error([&] { actgrad::forward(act, actgrad::view(x.data(), 8), actgrad::view(y.data(), 7)); },
+               {"'y'", "7", "8", "same size"});
+  expect_error([&] { actgrad::forward(act, actgrad::view(xd.data(), 8), actgrad::view(y.data(), 8)); },
+               {"'y'", "f32", "f64", "dtype"});
+  expect_error([&] { actgrad::forward(act, actgrad::view(x.data(), -1), actgrad::view(y.data(), -1)); },
+               {"negative"});
+  expect_error(
+      [&] {
+        actgrad::forward_with_derivative(act, actgrad::view(x.data(), 8), actgrad::view(y.data(), 8),
+                                         actgrad::view(y.data(), 8));
+      },
+      {"same memory"});
+  expect_error(
+      [&] { actgrad::forward(act, actgrad::view(x.data(), 7), actgrad::view(x.data() + 1, 7)); },
+      {"overlap"});
+  actgrad::TensorView on_gpu{y.data(), 8, actgrad::DType::f32, actgrad::Device::cuda()};
+  expect_error([&] { actgrad::forward(act, actgrad::view(x.data(), 8), on_gpu); }, {"device"});
+  if (!actgrad::Device::cuda_available()) {
+    actgrad::ConstTensorView gx{x.data(), 8, actgrad::DType::f32, actgrad::Device::cuda()};
+    try {
+      actgrad::forward(act, gx, on_gpu);
+      ADD_FAILURE() << "cuda views ran without a usable GPU";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), Error::Kind::unavailable) << e.what();
+    }
+  }
+}
+
+TEST(BadInput, KindAndFromOutputMismatch) {
+  std::vector<float> x(4), y(4), z(4), w(4), v(4);
+  expect_error(
+      [&] {
+        actgrad::gated_forward(Activation::parse("tanh"), actgrad::view(x.data(), 4),
+                               actgrad::view(y.data(), 4), actgrad::view(z.data(), 4));
+      },
+      {"not a gated unit"});
+  expect_error(
+      [&] {
+        actgrad::forward(Activation::parse("glu"), actgrad::view(x.data(), 4),
+                         actgrad::view(y.data(), 4));
+      },
+      {"gated"});
+  for (actgrad::ActId id : actgrad::catalogue()) {
+    const Activation a(id);
+    if (a.is_gated() || a.has_derivative_from_output()) continue;
+    expect_error(
+        [&] {
+          actgrad::derivative_from_output(a, actgrad::view(x.data(), 4), actgrad::view(y.data(), 4));
+        },
+        {a.name(), "not a function of its output"});
+  }
+}
+
+TEST(Dtypes, HalfAndBfloatMatchFloatComputation) {
+  // 16-bit results are the float computation rounded once (RNE).
+  const Activation act = Activation::parse("tanh");
+  const std::size_t n = 1000;
+  std::vector<actgrad::half_t> h(n), hy(n), hd(n);
+  std::vector<actgrad::bfloat16_t> b(n), by(n), bd(n);
+  std::vector<float> xf = inputs(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    h[i] = actgrad::to_half(xf[i]);
+    b[i] = actgrad::to_bfloat16(xf[i]);
+  }
+  actgrad::forward_with_derivative(act, actgrad::view(h.data(), n), actgrad::view(hy.data(), n),
+                                   actgrad::view(hd.data(), n));
+  actgrad::forward_with_derivative(act, actgrad::view(b.data(), n), actgrad::view(by.data(), n),
+                                   actgrad::view(bd.data(), n));
+  for (std::size_t i = 0; i < n; ++i) {
+    float y, d;
+    const float xh = actgrad::to_float(h[i]);
+    actgrad::forward_with_derivative(act, actgrad::view(&xh, 1), actgrad::view(&y, 1),
+                                     actgrad::view(&d, 1));
+    EXPECT_EQ(hy[i].bits, actgrad::to_half(y).bits);
+    EXPECT_EQ(hd[i].bits, actgrad::to_half(d).bits);
+    const float xb = actgrad::to_float(b[i]);
+    actgrad::forward_with_derivative(act, actgrad::view(&xb, 1), actgrad::view(&y, 1),
+                                     actgrad::view(&d, 1));
+    EXPECT_EQ(by[i].bits, actgrad::to_bfloat16(y).bits);
+    EXPECT_EQ(bd[i].bits, actgrad::to_bfloat16(d).bits);
+  }
+}
+
+TEST(Dtypes, HalfConversionsAreExactAndRoundToNearestEven) {
+  for (std::uint32_t bits = 0; bits < 0x10000u; ++bits) {
+    const actgrad::half_t h{std::uint16_t(bits)};
+    const float f = actgrad::to_float(h);
+    if (std::isnan(f)) {
+      EXPECT_TRUE(std::isnan(actgrad::to_float(actgrad::to_half(f))));
+      continue;
+    }
+    ASSERT_EQ(actgrad::to_half(f).bits, h.bits) << std::hex << bits;
+    const actgrad::bfloat16_t b{std::uint16_t(bits)};
+    const float fb = actgrad::to_float(b);
+    if (!std::isnan(fb)) {
+      ASSERT_EQ(actgrad::to_bfloat16(fb).bits, b.bits) << std::hex << bits;
+    }
+  }
+  // Ties go to even: 1 + 2^-11 is halfway between 1 and 1 + 2^-10.
+  EXPECT_EQ(actgrad::to_half(1.0f + 0x1p-11f).bits, actgrad::to_half(1.0f).bits);
+  EXPECT_EQ(actgrad::to_half(1.0f + 3 * 0x1p-11f).bits, actgrad::to_half(1.0f + 0x1p-9f).bits);
+  EXPECT_EQ(actgrad::to_float(actgrad::to_half(65520.0f)), INFINITY);
+  EXPECT_EQ(actgrad::to_float(actgrad::to_half(65519.0f)), 65504.0f);
+  EXPECT_EQ(actgrad::to_float(actgrad::to_half(0x1p-25f)), 0.0f); // tie to even (zero)
+  EXPECT_EQ(actgrad::to_float(actgrad::to_half(0x1.8p-25f)), 0x1p-24f);
+  EXPECT_EQ(actgrad::to_float(actgrad::to_bfloat16(1.0f + 0x1p-8f)), 1.0f);
+  EXPECT_EQ(actgrad::to_float(actgrad::to_bfloat16(1.0f + 3 * 0x1p-8f)), 1.0f + 0x1p-6f);
+}
+
+TEST(Buffer, HostAllocationCopyAndErrors) {
+  actgrad::Buffer a(actgrad::DType::f32, 1000);
+  ASSERT_NE(a.data(), nullptr);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(a.data()) % 64, 0u);
+  for (int i = 0; i < 1000; ++i) a.as<float>()[i] = float(i);
+  actgrad::Buffer b(actgrad::DType::f32, 1000);
+  actgrad::copy(a.view(), b.view());
+  EXPECT_EQ(b.as<float>()[999], 999.0f);
+  actgrad::Buffer moved = std::move(b);
+  EXPECT_EQ(b.data(), nullptr);
+  EXPECT_EQ(moved.size(), 1000);
+  actgrad::Buffer empty(actgrad::DType::f64, 0);
+  EXPECT_EQ(empty.bytes(), 0);
+  expect_error([] { actgrad::Buffer(actgrad::DType::f32, -5); }, {"size", "-5"});
+  actgrad::Buffer c(actgrad::DType::f64, 1000);
+  expect_error([&] { actgrad::copy(a.view(), c.view()); }, {"dtype"});
+  if (!actgrad::Device::cuda_available()) {
+    try {
+      actgrad::Buffer g(actgrad::DType::f32, 10, actgrad::Device::cuda());
+      ADD_FAILURE() << "device buffer without a GPU";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), Error::Kind::unavailable);
+    }
+  }
+}
+
+TEST(Device, AutomaticSaysWhy) {
+  const actgrad::Device d = actgrad::Device::automatic();
+  const std::string why = actgrad::Device::automatic_reason();
+  EXPECT_FALSE(why.empty());
+  if (actgrad::Device::cuda_available()) {
+    EXPECT_EQ(d.kind, actgrad::DeviceKind::cuda);
+  } else {
+    EXPECT_EQ(d.kind, actgrad::DeviceKind::cpu);
+    EXPECT_NE(why.find("CPU"), std::string::npos) << why;
+  }
+}
+
+TEST(Threads, ResultsDoNotDependOnThreadCount) {
+  const std::size_t n = 200001;
+  const std::vector<float> x = inputs(n);
+  for (actgrad::ActId id : actgrad::catalogue()) {
+    const Activation act(id);
+    if (act.is_gated()) continue;
+    std::vector<float> y1(n), d1(n), y2(n), d2(n);
+    actgrad::ExecOptions one;
+    one.threads = 1;
+    actgrad::ExecOptions two;
+    two.threads = 2;
+    actgrad::forward_with_derivative(act, actgrad::view(x.data(), n), actgrad::view(y1.data(), n),
+                                     actgrad::view(d1.data(), n), one);
+    actgrad::forward_with_derivative(act, actgrad::view(x.data(), n), actgrad::view(y2.data(), n),
+                                     actgrad::view(d2.data(), n), two);
+    ASSERT_EQ(0, std::memcmp(y1.data(), y2.data(), n * sizeof(float))) << act.name();
+    ASSERT_EQ(0, std::memcmp(d1.data(), d2.data(), n * sizeof(float))) << act.name();
+  }
+}
+
+} // namespace
