@@ -35,11 +35,15 @@ decltype(auto) visit_activation(ActId id, F&& f) {
   throw Error("actgrad: internal error: activation id out of range", Error::Kind::runtime);
 }
 
-// Compute type for storage S: float for f32/f16/bf16, double for f64, and double for f32 when
-// the functor asks for wide math (kWideMath, documented at the functor).
+// Compute type for storage S: double for f64 and f32, float for f16 and bf16 (SPEC §3).
+// f32 is computed in double because the f32 goals (2 ulp value, 4 ulp derivative) are out of
+// reach in float for functions ill-conditioned in an intermediate (gelu_tanh's negative tail,
+// tanhshrink near 0) and even for single calls (float libm tanhf and erfcf are ~2 ulp alone);
+// one rounding of a double result lands within ~0.5 ulp. The CPU loop vectorises the double
+// math (host/simd_math.hpp); Op is a parameter so a functor could opt out later.
 template <class S, template <class> class Op>
-using compute_t = std::conditional_t<std::is_same<S, float>::value && Op<float>::kWideMath,
-                                     double, typename Storage<S>::compute>;
+using compute_t = std::conditional_t<std::is_same<S, float>::value, double,
+                                     typename Storage<S>::compute>;
 
 } // namespace detail
 } // namespace actgrad

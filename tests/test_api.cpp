@@ -245,8 +245,9 @@ TEST(BadInput, KindAndFromOutputMismatch) {
   }
 }
 
-TEST(Dtypes, HalfAndBfloatMatchFloatComputation) {
-  // 16-bit results are the float computation rounded once (RNE).
+TEST(Dtypes, HalfAndBfloatAgreeWithTheF64Path) {
+  // 16-bit results are computed in float and rounded once (RNE), so they lie within 1 ulp of
+  // the f64 result rounded to the 16-bit type (the accuracy suite bounds this against MPFR).
   const Activation act = Activation::parse("tanh");
   const std::size_t n = 1000;
   std::vector<actgrad::half_t> h(n), hy(n), hd(n);
@@ -260,18 +261,20 @@ TEST(Dtypes, HalfAndBfloatMatchFloatComputation) {
                                    actgrad::view(hd.data(), n));
   actgrad::forward_with_derivative(act, actgrad::view(b.data(), n), actgrad::view(by.data(), n),
                                    actgrad::view(bd.data(), n));
+  // Distance in representable 16-bit steps between two same-sign finite values.
+  auto steps = [](std::uint16_t a, std::uint16_t c) { return a > c ? a - c : c - a; };
   for (std::size_t i = 0; i < n; ++i) {
-    float y, d;
-    const float xh = actgrad::to_float(h[i]);
+    double y, d;
+    const double xh = actgrad::to_float(h[i]);
     actgrad::forward_with_derivative(act, actgrad::view(&xh, 1), actgrad::view(&y, 1),
                                      actgrad::view(&d, 1));
-    EXPECT_EQ(hy[i].bits, actgrad::to_half(y).bits);
-    EXPECT_EQ(hd[i].bits, actgrad::to_half(d).bits);
-    const float xb = actgrad::to_float(b[i]);
+    EXPECT_LE(steps(hy[i].bits, actgrad::to_half(float(y)).bits), 1) << "x=" << xh;
+    EXPECT_LE(steps(hd[i].bits, actgrad::to_half(float(d)).bits), 1) << "x=" << xh;
+    const double xb = actgrad::to_float(b[i]);
     actgrad::forward_with_derivative(act, actgrad::view(&xb, 1), actgrad::view(&y, 1),
                                      actgrad::view(&d, 1));
-    EXPECT_EQ(by[i].bits, actgrad::to_bfloat16(y).bits);
-    EXPECT_EQ(bd[i].bits, actgrad::to_bfloat16(d).bits);
+    EXPECT_LE(steps(by[i].bits, actgrad::to_bfloat16(float(y)).bits), 1) << "x=" << xb;
+    EXPECT_LE(steps(bd[i].bits, actgrad::to_bfloat16(float(d)).bits), 1) << "x=" << xb;
   }
 }
 

@@ -1,0 +1,35 @@
+// Vector (SIMD) variants of the libm functions used by the functors, from glibc's libmvec.
+//
+// Declaring them `omp declare simd` lets GCC vectorise the CPU loop through calls such as
+// exp(x), calling libmvec's _ZGV* entry points. libmvec is less accurate than scalar libm
+// (measured here against MPFR on 2^18 random inputs: up to 2.6 ulp in double and 3.9 ulp in
+// float, vs <= 0.8 ulp for scalar exp/expm1/log1p), so this header is included only where the
+// result is rounded to a much narrower type afterwards: f32 storage computed in double, and
+// f16/bf16 storage computed in float. The f64 loops use scalar libm. The accuracy tests
+// (tests/test_accuracy.cpp) measure the end results against MPFR in every dtype.
+#pragma once
+
+#include <cmath>
+
+#if defined(ACTGRAD_HAVE_LIBMVEC) && ACTGRAD_HAVE_LIBMVEC
+
+#define ACTGRAD_SIMD_DECL(type, fn)                                                                \
+  _Pragma("omp declare simd notinbranch") extern "C" type fn(type) noexcept;
+
+ACTGRAD_SIMD_DECL(double, exp)
+ACTGRAD_SIMD_DECL(double, expm1)
+ACTGRAD_SIMD_DECL(double, log)
+ACTGRAD_SIMD_DECL(double, log1p)
+ACTGRAD_SIMD_DECL(double, tanh)
+ACTGRAD_SIMD_DECL(double, erf)
+ACTGRAD_SIMD_DECL(double, erfc)
+ACTGRAD_SIMD_DECL(float, expf)
+ACTGRAD_SIMD_DECL(float, expm1f)
+ACTGRAD_SIMD_DECL(float, logf)
+ACTGRAD_SIMD_DECL(float, log1pf)
+ACTGRAD_SIMD_DECL(float, tanhf)
+ACTGRAD_SIMD_DECL(float, erff)
+ACTGRAD_SIMD_DECL(float, erfcf)
+#undef ACTGRAD_SIMD_DECL
+
+#endif
