@@ -1,6 +1,7 @@
 // Host API tests: parsing, validation errors, sizes, misalignment, in place and buffers.
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -360,6 +361,32 @@ TEST(Threads, ResultsDoNotDependOnThreadCount) {
     ASSERT_EQ(0, std::memcmp(y1.data(), y2.data(), n * sizeof(float))) << act.name();
     ASSERT_EQ(0, std::memcmp(d1.data(), d2.data(), n * sizeof(float))) << act.name();
   }
+}
+
+} // namespace
+
+namespace {
+
+bool quick_mode() {
+  const char* q = std::getenv("ACTGRAD_QUICK");
+  return q && std::string(q) == "1";
+}
+
+TEST(Sizes, MoreThanTwoToThe31Elements) {
+  if (quick_mode()) GTEST_SKIP() << "ACTGRAD_QUICK=1: skips the 4 GiB allocation";
+  // 2^31 + 17 f16 elements (4 GiB), relu in place: indices past 2^31 must be reached.
+  const std::int64_t n = (std::int64_t(1) << 31) + 17;
+  actgrad::Buffer buf(actgrad::DType::f16, n);
+  auto* h = buf.as<actgrad::half_t>();
+  const actgrad::half_t one = actgrad::to_half(1.0f), minus = actgrad::to_half(-2.0f);
+  for (std::int64_t i = 0; i < n; ++i) h[i] = one;
+  const std::int64_t probes[] = {0, (std::int64_t(1) << 31) - 1, std::int64_t(1) << 31,
+                                 (std::int64_t(1) << 31) + 1, n - 1};
+  for (std::int64_t i : probes) h[i] = minus;
+  actgrad::forward(Activation::parse("relu"), buf.view(), buf.view());
+  for (std::int64_t i : probes) EXPECT_EQ(actgrad::to_float(h[i]), 0.0f) << "i=" << i;
+  for (std::int64_t i : {std::int64_t(1), (std::int64_t(1) << 31) + 2, n - 2})
+    EXPECT_EQ(actgrad::to_float(h[i]), 1.0f) << "i=" << i;
 }
 
 } // namespace
