@@ -1,8 +1,13 @@
 // Public elementwise entry points: argument validation, then the CPU or CUDA backend.
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include <omp.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "actgrad/api.hpp"
 #include "actgrad/error.hpp"
@@ -13,12 +18,40 @@ namespace detail {
 
 int omp_default_threads() { return omp_get_max_threads(); }
 
+void stream_store(void* dst, const void* src, std::size_t bytes) {
+  auto* d = static_cast<char*>(dst);
+  const auto* s = static_cast<const char*>(src);
+#if defined(__SSE2__)
+  // Head up to 16-byte alignment of dst, 16-byte non-temporal stores, then the tail.
+  const std::size_t head =
+      std::min<std::size_t>(bytes, (16 - reinterpret_cast<std::uintptr_t>(d) % 16) % 16);
+  std::memcpy(d, s, head);
+  std::size_t i = head;
+  for (; i + 16 <= bytes; i += 16)
+    _mm_stream_si128(reinterpret_cast<__m128i*>(d + i),
+                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)));
+  std::memcpy(d + i, s + i, bytes - i);
+#else
+  std::memcpy(d, s, bytes);
+#endif
+}
+
+void stream_fence() {
+#if defined(__SSE2__)
+  _mm_sfence();
+#endif
+}
+
 void run_cpu(const Call& call) {
   switch (call.dtype) {
-  case DType::f32: return run_cpu_typed<float>(call);
-  case DType::f64: return run_cpu_typed<double>(call);
-  case DType::f16: return run_cpu_typed<half_t>(call);
-  case DType::bf16: return run_cpu_typed<bfloat16_t>(call);
+  case DType::f32:
+    return run_cpu_typed<float>(call);
+  case DType::f64:
+    return run_cpu_typed<double>(call);
+  case DType::f16:
+    return run_cpu_typed<half_t>(call);
+  case DType::bf16:
+    return run_cpu_typed<bfloat16_t>(call);
   }
 }
 
@@ -33,7 +66,9 @@ struct Arg {
   bool output;
 };
 
-Arg in(const char* name, ConstTensorView v) { return {name, v.data, v.n, v.dtype, v.device, false}; }
+Arg in(const char* name, ConstTensorView v) {
+  return {name, v.data, v.n, v.dtype, v.device, false};
+}
 Arg out(const char* name, TensorView v) { return {name, v.data, v.n, v.dtype, v.device, true}; }
 
 std::string describe_size(std::int64_t n) { return std::to_string(n); }
@@ -44,8 +79,9 @@ void run(const char* fn, OpKind op, const Activation& act, std::initializer_list
   const bool gated_op =
       op == OpKind::gated_forward || op == OpKind::gated_fused || op == OpKind::gated_backward;
   if (gated_op && !act.is_gated())
-    throw Error(std::string("actgrad::") + fn + ": activation '" + act.name() +
-                "' is not a gated unit; use the unary functions, or a gated unit (glu, swiglu, ...)");
+    throw Error(
+        std::string("actgrad::") + fn + ": activation '" + act.name() +
+        "' is not a gated unit; use the unary functions, or a gated unit (glu, swiglu, ...)");
   if (!gated_op && act.is_gated())
     throw Error(std::string("actgrad::") + fn + ": activation '" + act.name() +
                 "' is a gated unit taking (a, b); use the gated_* functions");
@@ -56,23 +92,23 @@ void run(const char* fn, OpKind op, const Activation& act, std::initializer_list
   const Arg& first = *args.begin();
   for (const Arg& a : args) {
     if (a.n < 0)
-      throw Error(std::string("actgrad::") + fn + ": argument '" + a.name +
-                  "' has negative size " + describe_size(a.n) + "; sizes must be >= 0");
+      throw Error(std::string("actgrad::") + fn + ": argument '" + a.name + "' has negative size " +
+                  describe_size(a.n) + "; sizes must be >= 0");
     if (a.n != first.n)
       throw Error(std::string("actgrad::") + fn + ": argument '" + a.name + "' has " +
                   describe_size(a.n) + " elements but '" + first.name + "' has " +
                   describe_size(first.n) + "; all views must have the same size");
     if (a.dtype != first.dtype)
       throw Error(std::string("actgrad::") + fn + ": argument '" + a.name + "' is " +
-                  dtype_name(a.dtype) + " but '" + first.name + "' is " +
-                  dtype_name(first.dtype) + "; all views must have the same dtype");
+                  dtype_name(a.dtype) + " but '" + first.name + "' is " + dtype_name(first.dtype) +
+                  "; all views must have the same dtype");
     if (a.device != first.device)
       throw Error(std::string("actgrad::") + fn + ": argument '" + a.name + "' is on " +
                   a.device.describe() + " but '" + first.name + "' is on " +
                   first.device.describe() + "; all views must be on the same device");
     if (a.n > 0 && a.data == nullptr)
-      throw Error(std::string("actgrad::") + fn + ": argument '" + a.name +
-                  "' is null with " + describe_size(a.n) + " elements; data must be non-null when n > 0");
+      throw Error(std::string("actgrad::") + fn + ": argument '" + a.name + "' is null with " +
+                  describe_size(a.n) + " elements; data must be non-null when n > 0");
   }
   // Outputs may alias any view exactly (in place); any other overlap is a bug in the caller.
   const std::int64_t bytes = first.n * dtype_size(first.dtype);

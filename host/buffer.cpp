@@ -63,9 +63,12 @@ Buffer::Buffer(DType dtype, std::int64_t n, Device device, bool pinned)
                 Error::Kind::unavailable);
 #endif
   }
-  const std::size_t rounded = (static_cast<std::size_t>(b) + kHostAlign - 1) / kHostAlign * kHostAlign;
+  const std::size_t rounded =
+      (static_cast<std::size_t>(b) + kHostAlign - 1) / kHostAlign * kHostAlign;
   data_ = std::aligned_alloc(kHostAlign, rounded);
-  if (!data_) throw Error("Buffer: cannot allocate " + bytes_text(b) + " of host memory", Error::Kind::runtime);
+  if (!data_)
+    throw Error("Buffer: cannot allocate " + bytes_text(b) + " of host memory",
+                Error::Kind::runtime);
 }
 
 void Buffer::release() noexcept {
@@ -121,7 +124,8 @@ void copy(ConstTensorView src, TensorView dst) {
   require_cuda("copy");
   const cudaError_t err = cudaMemcpy(dst.data, src.data, b, cudaMemcpyDefault);
   if (err != cudaSuccess)
-    throw Error(std::string("copy: cudaMemcpy failed: ") + cudaGetErrorString(err), Error::Kind::runtime);
+    throw Error(std::string("copy: cudaMemcpy failed: ") + cudaGetErrorString(err),
+                Error::Kind::runtime);
 #else
   throw Error("copy: device memory needs CUDA; actgrad was built without CUDA support",
               Error::Kind::unavailable);

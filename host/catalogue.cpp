@@ -68,24 +68,24 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
+// Shortest text that reads back to the same double ("10", not "1e+01").
 std::string format_number(double v) {
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  std::ostringstream os;
-  os.precision(17);
-  os << v;
-  // Shortest text that reads back to the same double.
+  std::string best;
   for (int p = 1; p <= 17; ++p) {
     std::ostringstream t;
     t.precision(p);
     t << v;
-    if (std::strtod(t.str().c_str(), nullptr) == v) return t.str();
+    if (std::strtod(t.str().c_str(), nullptr) == v &&
+        (best.empty() || t.str().size() < best.size()))
+      best = t.str();
   }
-  return os.str();
+  return best;
 }
 
 std::string range_text(const ParamSpec& s) {
-  return std::string(s.min_open ? "(" : "[") + format_number(s.min) + ", " +
-         format_number(s.max) + (s.max_open ? ")" : "]");
+  return std::string(s.min_open ? "(" : "[") + format_number(s.min) + ", " + format_number(s.max) +
+         (s.max_open ? ")" : "]");
 }
 
 bool in_range(const ParamSpec& s, double v) {
@@ -136,7 +136,8 @@ Activation Activation::parse(std::string_view text) {
       const std::size_t d = edit_distance(name, cand);
       const bool sub = !name.empty() && (cand.find(name) != std::string::npos ||
                                          name.find(cand) != std::string::npos);
-      if (d <= std::max<std::size_t>(2, name.size() / 3) || sub) close.emplace_back(sub ? 0 : d, cand);
+      if (d <= std::max<std::size_t>(2, name.size() / 3) || sub)
+        close.emplace_back(sub ? 0 : d, cand);
     }
     std::sort(close.begin(), close.end());
     std::string msg = "unknown activation '" + name + "'";
@@ -154,7 +155,8 @@ Activation Activation::parse(std::string_view text) {
   if (colon == std::string_view::npos) return act;
   std::string rest(text.substr(colon + 1));
   std::string allowed;
-  for (int i = 0; i < info.num_params; ++i) allowed += (i ? ", " : "") + std::string(info.params[i].name);
+  for (int i = 0; i < info.num_params; ++i)
+    allowed += (i ? ", " : "") + std::string(info.params[i].name);
   if (allowed.empty()) allowed = "none (it has no parameters)";
   std::size_t pos = 0;
   while (pos <= rest.size()) {

@@ -15,6 +15,16 @@ namespace detail {
 // Elements per work item: large enough to amortise scheduling, small enough (64 KiB of f32) to
 // balance threads and stay in L2 per stream.
 constexpr std::int64_t kCpuChunk = 16384;
+// Elements per inner block. Every block, including the last partial one, runs the same
+// fixed-length loop, so GCC vectorises it with no scalar remainder: each element is computed
+// by the same vector code whatever n, alignment or position, and the answers do not depend on
+// them. 256 elements is 1-2 KiB per stream, L1-resident.
+constexpr int kCpuBlock = 256;
+// Above this many bytes over all streams, outputs are written with non-temporal (streaming)
+// stores: the data cannot stay in cache anyway, and streaming avoids reading each output line
+// before writing it (3 memory streams instead of 5 for forward_with_derivative). Below it,
+// ordinary stores keep the outputs in cache for the caller's next step.
+constexpr std::int64_t kStreamingBytes = std::int64_t(32) << 20;
 
 // OpenMP's default team size (host/api.cpp), so this header needs no <omp.h>.
 int omp_default_threads();
@@ -32,30 +42,37 @@ int omp_default_threads();
 // small in/out arrays defeats vectorisation here (GCC 12).
 #if defined(__GNUC__) && !defined(__clang__)
 #define ACTGRAD_IVDEP _Pragma("GCC ivdep")
+#define ACTGRAD_ALWAYS_INLINE __attribute__((always_inline)) inline
 #else
 #define ACTGRAD_IVDEP
+#define ACTGRAD_ALWAYS_INLINE inline
 #endif
 
-// Applies element op E (compute type C) to elements [begin, end) of storage type S.
-// Each element is read before any output of it is written, so exact aliasing (in place) is
-// safe; partial overlap is rejected by api.cpp.
+// Stream pointers of one block; unused ones alias stream 0 and are never touched.
+template <class S>
+struct BlockPtrs {
+  const S* in[3];
+  S* out[3];
+};
+
+// Applies element op E (compute type C) to kCpuBlock elements. Inlined into each clone so it is
+// compiled for that clone's instruction set. Exact aliasing of an input and an output is safe.
 template <class S, class C, class E>
-ACTGRAD_CPU_CLONES void cpu_chunk(const E& e, const S* const* in, S* const* out,
-                                  std::int64_t begin, std::int64_t end) {
+ACTGRAD_ALWAYS_INLINE void cpu_block(const E& e, const BlockPtrs<S>& p) {
   constexpr int kIn = E::kIn, kOut = E::kOut;
   static_assert(kIn <= 3 && kOut <= 3, "element ops have at most three streams each way");
-  // Named, loop-invariant stream pointers (not an indexed array), so the vectoriser sees plain
-  // strided accesses. Unused ones alias stream 0 and are never touched.
-  const S* const i0 = in[0];
-  const S* const i1 = in[kIn > 1 ? 1 : 0];
-  const S* const i2 = in[kIn > 2 ? 2 : 0];
-  S* const o0 = out[0];
-  S* const o1 = out[kOut > 1 ? 1 : 0];
-  S* const o2 = out[kOut > 2 ? 2 : 0];
+  // Named, loop-invariant pointers (not an indexed array), so the vectoriser sees plain
+  // unit-stride accesses.
+  const S* const i0 = p.in[0];
+  const S* const i1 = p.in[kIn > 1 ? 1 : 0];
+  const S* const i2 = p.in[kIn > 2 ? 2 : 0];
+  S* const o0 = p.out[0];
+  S* const o1 = p.out[kOut > 1 ? 1 : 0];
+  S* const o2 = p.out[kOut > 2 ? 2 : 0];
   using St = Storage<S>;
   using Out = typename St::compute;
   ACTGRAD_IVDEP
-  for (std::int64_t i = begin; i < end; ++i) {
+  for (int i = 0; i < kCpuBlock; ++i) {
     C a[kIn];
     C r[kOut];
     a[0] = C(St::load(i0[i]));
@@ -68,6 +85,47 @@ ACTGRAD_CPU_CLONES void cpu_chunk(const E& e, const S* const* in, S* const* out,
   }
 }
 
+// Copies `bytes` from src to dst with non-temporal stores where dst is 16-byte aligned.
+void stream_store(void* dst, const void* src, std::size_t bytes);
+// Orders this thread's non-temporal stores before what follows.
+void stream_fence();
+
+// Applies element op E to elements [begin, end). Full blocks read the caller's inputs directly;
+// the last partial block is copied into a padded local block first. Outputs go directly to the
+// caller's memory, or through a local block and streaming stores when `streaming`.
+template <class S, class C, class E>
+ACTGRAD_CPU_CLONES void cpu_chunk(const E& e, const S* const* in, S* const* out, std::int64_t begin,
+                                  std::int64_t end, bool streaming) {
+  constexpr int kIn = E::kIn, kOut = E::kOut;
+  alignas(64) S tin[kIn][kCpuBlock];
+  alignas(64) S tout[kOut][kCpuBlock];
+  for (std::int64_t b = begin; b < end; b += kCpuBlock) {
+    const std::int64_t m = std::min<std::int64_t>(kCpuBlock, end - b);
+    const bool full = m == kCpuBlock;
+    BlockPtrs<S> p{};
+    for (int k = 0; k < 3; ++k) {
+      const int ki = k < kIn ? k : 0, ko = k < kOut ? k : 0;
+      if (full) {
+        p.in[k] = in[ki] + b;
+      } else {
+        std::copy(in[ki] + b, in[ki] + b + m, tin[ki]);
+        std::fill(tin[ki] + m, tin[ki] + kCpuBlock, S{}); // padding: computed, never stored
+        p.in[k] = tin[ki];
+      }
+      p.out[k] = full && !streaming ? out[ko] + b : tout[ko];
+    }
+    cpu_block<S, C>(e, p);
+    if (full && !streaming) continue;
+    for (int k = 0; k < kOut; ++k) {
+      if (streaming)
+        stream_store(out[k] + b, tout[k], std::size_t(m) * sizeof(S));
+      else
+        std::copy(tout[k], tout[k] + m, out[k] + b);
+    }
+  }
+  if (streaming) stream_fence();
+}
+
 // Applies element op E to every index of the call: OpenMP threads over fixed chunks.
 template <class S, class C, class E>
 void cpu_loop(const E& e, const Call& call) {
@@ -78,11 +136,12 @@ void cpu_loop(const E& e, const Call& call) {
     out[k] = static_cast<S*>(call.out[k]);
   }
   const std::int64_t n = call.n;
+  const bool streaming = n * std::int64_t(sizeof(S)) * (E::kIn + E::kOut) >= kStreamingBytes;
   const std::int64_t chunks = (n + kCpuChunk - 1) / kCpuChunk;
   const int threads = call.opt.threads > 0 ? call.opt.threads : omp_default_threads();
 #pragma omp parallel for schedule(static) num_threads(threads) if (chunks > 1)
   for (std::int64_t c = 0; c < chunks; ++c)
-    cpu_chunk<S, C>(e, in, out, c * kCpuChunk, std::min(n, (c + 1) * kCpuChunk));
+    cpu_chunk<S, C>(e, in, out, c * kCpuChunk, std::min(n, (c + 1) * kCpuChunk), streaming);
 }
 
 // Runs call.op for the call's activation on storage type S.
@@ -95,9 +154,12 @@ void run_cpu_typed(const Call& call) {
     const Fn fn(call.act->params());
     if constexpr (Tag::kind == Kind::unary) {
       switch (call.op) {
-      case OpKind::forward: return cpu_loop<S, C>(ElementOp<OpKind::forward, Fn>{{}, fn}, call);
-      case OpKind::fused: return cpu_loop<S, C>(ElementOp<OpKind::fused, Fn>{{}, fn}, call);
-      case OpKind::backward: return cpu_loop<S, C>(ElementOp<OpKind::backward, Fn>{{}, fn}, call);
+      case OpKind::forward:
+        return cpu_loop<S, C>(ElementOp<OpKind::forward, Fn>{{}, fn}, call);
+      case OpKind::fused:
+        return cpu_loop<S, C>(ElementOp<OpKind::fused, Fn>{{}, fn}, call);
+      case OpKind::backward:
+        return cpu_loop<S, C>(ElementOp<OpKind::backward, Fn>{{}, fn}, call);
       case OpKind::from_output:
       case OpKind::backward_from_output:
         if constexpr (Fn::kFromOutput) {
@@ -108,7 +170,8 @@ void run_cpu_typed(const Call& call) {
         break;
       case OpKind::gated_forward:
       case OpKind::gated_fused:
-      case OpKind::gated_backward: break;
+      case OpKind::gated_backward:
+        break;
       }
     } else {
       switch (call.op) {
@@ -122,7 +185,8 @@ void run_cpu_typed(const Call& call) {
       case OpKind::fused:
       case OpKind::backward:
       case OpKind::from_output:
-      case OpKind::backward_from_output: break;
+      case OpKind::backward_from_output:
+        break;
       }
     }
     throw Error("actgrad: internal error: operation does not match the activation kind",

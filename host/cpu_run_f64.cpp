@@ -1,4 +1,5 @@
-// CPU loops for f64 storage: every activation x operation, instantiated in its own translation unit.
+// CPU loops for f64 storage: every activation x operation, instantiated in its own translation
+// unit.
 #include "cpu_engine.hpp"
 
 namespace actgrad {

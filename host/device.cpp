@@ -57,7 +57,8 @@ std::string Device::describe() const {
 #if ACTGRAD_WITH_CUDA
   if (probe().usable) {
     cudaDeviceProp prop{};
-    if (cudaGetDeviceProperties(&prop, index) == cudaSuccess) s += std::string(" (") + prop.name + ")";
+    if (cudaGetDeviceProperties(&prop, index) == cudaSuccess)
+      s += std::string(" (") + prop.name + ")";
   }
 #endif
   return s;

@@ -42,8 +42,8 @@ decltype(auto) visit_activation(ActId id, F&& f) {
 // one rounding of a double result lands within ~0.5 ulp. The CPU loop vectorises the double
 // math (host/simd_math.hpp); Op is a parameter so a functor could opt out later.
 template <class S, template <class> class Op>
-using compute_t = std::conditional_t<std::is_same<S, float>::value, double,
-                                     typename Storage<S>::compute>;
+using compute_t =
+    std::conditional_t<std::is_same<S, float>::value, double, typename Storage<S>::compute>;
 
 } // namespace detail
 } // namespace actgrad

@@ -137,7 +137,8 @@ TEST(Sizes, BoundarySizesAndMisalignment) {
         }
         continue;
       }
-      std::vector<float> xv(x, x + n), y1(static_cast<std::size_t>(n)), d1(static_cast<std::size_t>(n));
+      std::vector<float> xv(x, x + n), y1(static_cast<std::size_t>(n)),
+          d1(static_cast<std::size_t>(n));
       one_by_one(act, xv, y1, d1);
       for (std::int64_t i = 0; i < n; ++i)
         ASSERT_TRUE(same_bits(y[i], y1[std::size_t(i)]) && same_bits(d[i], d1[std::size_t(i)]))
@@ -153,14 +154,14 @@ TEST(InPlace, EveryActivationAndOp) {
     const Activation act(id);
     if (act.is_gated()) {
       std::vector<float> a = x, b(n, 0.5f), o(n), da(n), db(n);
-      actgrad::gated_forward_with_derivative(act, actgrad::view(a.data(), n),
-                                             actgrad::view(b.data(), n), actgrad::view(o.data(), n),
-                                             actgrad::view(da.data(), n), actgrad::view(db.data(), n));
+      actgrad::gated_forward_with_derivative(
+          act, actgrad::view(a.data(), n), actgrad::view(b.data(), n), actgrad::view(o.data(), n),
+          actgrad::view(da.data(), n), actgrad::view(db.data(), n));
       std::vector<float> a2 = x, b2(n, 0.5f), o2(n);
       // out written over a, dfda over b: every element read before it is written.
-      actgrad::gated_forward_with_derivative(act, actgrad::view(a2.data(), n),
-                                             actgrad::view(b2.data(), n), actgrad::view(a2.data(), n),
-                                             actgrad::view(b2.data(), n), actgrad::view(o2.data(), n));
+      actgrad::gated_forward_with_derivative(
+          act, actgrad::view(a2.data(), n), actgrad::view(b2.data(), n),
+          actgrad::view(a2.data(), n), actgrad::view(b2.data(), n), actgrad::view(o2.data(), n));
       for (std::size_t i = 0; i < n; ++i)
         ASSERT_TRUE(same_bits(a2[i], o[i]) && same_bits(b2[i], da[i]) && same_bits(o2[i], db[i]))
             << act.name() << " i=" << i;
@@ -180,7 +181,11 @@ TEST(InPlace, EveryActivationAndOp) {
     for (std::size_t i = 0; i < n; ++i) {
       ASSERT_TRUE(same_bits(io[i], y[i]) && same_bits(d2[i], d[i])) << act.name() << " i=" << i;
       ASSERT_TRUE(same_bits(f[i], y[i])) << act.name() << " forward i=" << i;
-      ASSERT_TRUE(same_bits(g[i], 2.0f * d[i])) << act.name() << " backward i=" << i;
+      // 2 * f' is exact in double, so its f32 rounding is 2 * (f' rounded) unless that is
+      // subnormal or overflows.
+      if (std::isnormal(d[i]) && std::isfinite(2.0f * d[i])) {
+        ASSERT_TRUE(same_bits(g[i], 2.0f * d[i])) << act.name() << " backward i=" << i;
+      }
     }
   }
 }
@@ -189,20 +194,26 @@ TEST(BadInput, NullSizeDtypeDeviceAndOverlap) {
   const Activation act = Activation::parse("tanh");
   std::vector<float> x(8), y(8), d(8);
   std::vector<double> xd(8);
-  expect_error([&] { actgrad::forward(act, {nullptr, 8}, actgrad::view(y.data(), 8)); },
-               {"'x'", "null", "8"});
-  // Null with n = 0 is fine.
-  actgrad::forward(act, {nullptr, 0}, {nullptr, 0});
-  expect_error([&] { actgrad::forward(act, actgrad::view(x.data(), 8), actgrad::view(y.data(), 7)); },
-               {"'y'", "7", "8", "same size"});
-  expect_error([&] { actgrad::forward(act, actgrad::view(xd.data(), 8), actgrad::view(y.data(), 8)); },
-               {"'y'", "f32", "f64", "dtype"});
-  expect_error([&] { actgrad::forward(act, actgrad::view(x.data(), -1), actgrad::view(y.data(), -1)); },
-               {"negative"});
   expect_error(
       [&] {
-        actgrad::forward_with_derivative(act, actgrad::view(x.data(), 8), actgrad::view(y.data(), 8),
-                                         actgrad::view(y.data(), 8));
+        actgrad::forward(act, {nullptr, 8}, actgrad::view(y.data(), 8));
+      },
+      {"'x'", "null", "8"});
+  // Null with n = 0 is fine.
+  actgrad::forward(act, {nullptr, 0}, {nullptr, 0});
+  expect_error(
+      [&] { actgrad::forward(act, actgrad::view(x.data(), 8), actgrad::view(y.data(), 7)); },
+      {"'y'", "7", "8", "same size"});
+  expect_error(
+      [&] { actgrad::forward(act, actgrad::view(xd.data(), 8), actgrad::view(y.data(), 8)); },
+      {"'y'", "f32", "f64", "dtype"});
+  expect_error(
+      [&] { actgrad::forward(act, actgrad::view(x.data(), -1), actgrad::view(y.data(), -1)); },
+      {"negative"});
+  expect_error(
+      [&] {
+        actgrad::forward_with_derivative(act, actgrad::view(x.data(), 8),
+                                         actgrad::view(y.data(), 8), actgrad::view(y.data(), 8));
       },
       {"same memory"});
   expect_error(
@@ -240,7 +251,8 @@ TEST(BadInput, KindAndFromOutputMismatch) {
     if (a.is_gated() || a.has_derivative_from_output()) continue;
     expect_error(
         [&] {
-          actgrad::derivative_from_output(a, actgrad::view(x.data(), 4), actgrad::view(y.data(), 4));
+          actgrad::derivative_from_output(a, actgrad::view(x.data(), 4),
+                                          actgrad::view(y.data(), 4));
         },
         {a.name(), "not a function of its output"});
   }

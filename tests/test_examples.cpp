@@ -48,7 +48,8 @@ TEST(Examples, ReadmeExampleRunsAndMatchesThisFile) {
   const std::string code = between(s.str(), "// example-begin readme", "// example-end readme");
   ASSERT_FALSE(code.empty());
   EXPECT_NE(r.str().find(code), std::string::npos)
-      << "README.md must contain the example exactly as in tests/test_examples.cpp:\n" << code;
+      << "README.md must contain the example exactly as in tests/test_examples.cpp:\n"
+      << code;
 }
 
 } // namespace

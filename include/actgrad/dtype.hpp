@@ -1,4 +1,5 @@
-// Element types: the DType tag, the 16-bit storage types and their round-to-nearest-even conversions.
+// Element types: the DType tag, the 16-bit storage types and their round-to-nearest-even
+// conversions.
 #pragma once
 
 #include <cstdint>
@@ -10,9 +11,7 @@ namespace actgrad {
 
 enum class DType : int { f32, f64, f16, bf16 };
 
-constexpr int dtype_size(DType t) {
-  return t == DType::f64 ? 8 : t == DType::f32 ? 4 : 2;
-}
+constexpr int dtype_size(DType t) { return t == DType::f64 ? 8 : t == DType::f32 ? 4 : 2; }
 constexpr const char* dtype_name(DType t) {
   return t == DType::f32 ? "f32" : t == DType::f64 ? "f64" : t == DType::f16 ? "f16" : "bf16";
 }
@@ -72,7 +71,9 @@ ACTGRAD_HOST_DEVICE half_t to_half(float f) {
   return half_t{std::uint16_t(sign | ((rounded - 0x38000000u) >> 13))};
 }
 
-ACTGRAD_HOST_DEVICE float to_float(bfloat16_t b) { return detail::bits_float(std::uint32_t(b.bits) << 16); }
+ACTGRAD_HOST_DEVICE float to_float(bfloat16_t b) {
+  return detail::bits_float(std::uint32_t(b.bits) << 16);
+}
 
 // binary32 -> bfloat16, round to nearest even, NaN stays NaN (quiet).
 ACTGRAD_HOST_DEVICE bfloat16_t to_bfloat16(float f) {

@@ -10,7 +10,7 @@ namespace actgrad {
 namespace math {
 
 #define ACTGRAD_MATH_UNARY(name, fname, dname)                                                     \
-  ACTGRAD_HOST_DEVICE float name(float x) { return ::fname(x); }                                  \
+  ACTGRAD_HOST_DEVICE float name(float x) { return ::fname(x); }                                   \
   ACTGRAD_HOST_DEVICE double name(double x) { return ::dname(x); }
 
 ACTGRAD_MATH_UNARY(exp, expf, exp)

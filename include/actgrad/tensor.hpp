@@ -50,7 +50,9 @@ inline TensorView view(float* p, std::int64_t n) { return {p, n, DType::f32, Dev
 inline TensorView view(double* p, std::int64_t n) { return {p, n, DType::f64, Device::cpu()}; }
 inline TensorView view(half_t* p, std::int64_t n) { return {p, n, DType::f16, Device::cpu()}; }
 inline TensorView view(bfloat16_t* p, std::int64_t n) { return {p, n, DType::bf16, Device::cpu()}; }
-inline ConstTensorView view(const float* p, std::int64_t n) { return {p, n, DType::f32, Device::cpu()}; }
+inline ConstTensorView view(const float* p, std::int64_t n) {
+  return {p, n, DType::f32, Device::cpu()};
+}
 inline ConstTensorView view(const double* p, std::int64_t n) {
   return {p, n, DType::f64, Device::cpu()};
 }

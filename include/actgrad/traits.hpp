@@ -33,13 +33,13 @@ enum class Kind { unary, gated };
 
 // Traits at the default parameters (SPEC §2). For gated units they describe the gate act(a).
 struct Traits {
-  double dmin;          // inf over x of f'(x) (may be -inf)
-  double dmax;          // sup over x of f'(x) (may be +inf)
-  double d_at_zero;     // f'(0) under the library's kink convention
-  Saturation left;      // saturation as x -> -inf
-  Saturation right;     // saturation as x -> +inf
-  bool monotonic;       // non-decreasing everywhere
-  bool zero_centred;    // f(0) = 0 with f taking both signs
+  double dmin;       // inf over x of f'(x) (may be -inf)
+  double dmax;       // sup over x of f'(x) (may be +inf)
+  double d_at_zero;  // f'(0) under the library's kink convention
+  Saturation left;   // saturation as x -> -inf
+  Saturation right;  // saturation as x -> +inf
+  bool monotonic;    // non-decreasing everywhere
+  bool zero_centred; // f(0) = 0 with f taking both signs
 };
 
 // Everything the host knows about one activation; assembled from the functor by catalogue.cpp.

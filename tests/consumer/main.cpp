@@ -10,9 +10,11 @@ int main() {
   actgrad::forward_with_derivative(act, actgrad::view(&x, 1), actgrad::view(&y, 1),
                                    actgrad::view(&dydx, 1));
   if (y != 0.5f || dydx != 0.25f) {
-    std::fprintf(stderr, "consumer: sigmoid(0) = %g, sigmoid'(0) = %g; expected 0.5, 0.25\n", y, dydx);
+    std::fprintf(stderr, "consumer: sigmoid(0) = %g, sigmoid'(0) = %g; expected 0.5, 0.25\n", y,
+                 dydx);
     return 1;
   }
-  std::printf("consumer: find_package(actgrad) works: sigmoid(0) = %g, sigmoid'(0) = %g\n", y, dydx);
+  std::printf("consumer: find_package(actgrad) works: sigmoid(0) = %g, sigmoid'(0) = %g\n", y,
+              dydx);
   return 0;
 }

@@ -56,6 +56,15 @@ struct OpArity<OpKind::gated_backward> {
   static constexpr int kIn = 3, kOut = 2;
 };
 
+// g * f' for backward passes. For a finite input, a zero incoming gradient gives 0 even where f'
+// overflowed the compute type (exp'(800) in double is inf although the true f' is finite), so
+// g = 0 never turns a finite input into NaN. Infinite inputs keep IEEE 0 * inf = NaN, as
+// PyTorch, and NaN in g or f' propagates. `finite` is x - x: 0 exactly when x is finite.
+template <class C>
+ACTGRAD_HOST_DEVICE C scale_gradient(C g, C d, C finite) {
+  return g == C(0) && d == d && finite == C(0) ? C(0) : g * d;
+}
+
 // ElementOp<K, Fn>: holds the functor, applies op K to one element.
 template <OpKind K, class Fn>
 struct ElementOp;
@@ -83,7 +92,7 @@ struct ElementOp<OpKind::backward, Fn> : OpArity<OpKind::backward> {
   Fn fn;
   template <class C>
   ACTGRAD_HOST_DEVICE void operator()(const C* in, C* out) const {
-    out[0] = in[1] * fn.fused(in[0]).dy;
+    out[0] = scale_gradient(in[1], fn.fused(in[0]).dy, in[0] - in[0]);
   }
 };
 template <class Fn>
@@ -99,7 +108,7 @@ struct ElementOp<OpKind::backward_from_output, Fn> : OpArity<OpKind::backward_fr
   Fn fn;
   template <class C>
   ACTGRAD_HOST_DEVICE void operator()(const C* in, C* out) const {
-    out[0] = in[1] * fn.derivative_from_output(in[0]);
+    out[0] = scale_gradient(in[1], fn.derivative_from_output(in[0]), in[0] - in[0]);
   }
 };
 template <class Fn>
@@ -127,8 +136,9 @@ struct ElementOp<OpKind::gated_backward, Fn> : OpArity<OpKind::gated_backward> {
   template <class C>
   ACTGRAD_HOST_DEVICE void operator()(const C* in, C* out) const {
     const GatedFused<C> r = fn.fused(in[0], in[1]);
-    out[0] = in[2] * r.da;
-    out[1] = in[2] * r.db;
+    const C finite = (in[0] - in[0]) + (in[1] - in[1]);
+    out[0] = scale_gradient(in[2], r.da, finite);
+    out[1] = scale_gradient(in[2], r.db, finite);
   }
 };
 

@@ -1,6 +1,474 @@
-// Functors gated by a sigmoid or Gaussian: gelu, gelu_tanh, quick_gelu, silu, swish, mish, hardswish.
+// Functors gated by a sigmoid or Gaussian: gelu, gelu_tanh, quick_gelu, silu, swish, mish,
+// hardswish.
+//
+// All but hardswish are x * gate(x) with a smooth gate -> 0 as x -> -inf, so f -> -0, f' -> 0 on
+// the left and f ~ x, f' -> 1 on the right. Numerics shared by the kernels below:
+// - Saturation. Each kernel clamps x (or the gate's argument) where the gate has saturated in
+//   double, so +-inf, +-1e30 and +-FLT_MAX never form inf * 0 or inf - inf, and x^3 never
+//   overflows.
+// - Conditioning in the left tail. f ~ x exp(g(x)): an error of 1 ulp in the gate's argument g
+//   becomes |g| ulps in f (up to 745 in f64). g is carried as a double-word hi + lo (see
+//   squashing.hpp) and the gate corrected to first order: sigma(g + d) = sigma(g)(1 + d sigma(-g)).
+// - Subnormal gates and inputs. Where the gate (or x itself) is subnormal, f = x * gate may not
+//   be, and rounding the gate first would multiply its absolute error by |x|. The kernels then
+//   return f and f' times 2^64 (Parts::*_unscale = 2^-64), and the caller rounds once more after
+//   the exact power-of-two scaling; gated units do the same after multiplying by b.
+// - Zeros of f'. Each gate but hardswish has f'(x0) = 0 near x0 = -0.75 to -1.3, where f' is a
+//   difference of two terms of size ~0.2: there only an absolute error of a few ulps of those
+//   terms is meaningful (SPEC §3). Each functor names its zero.
 #pragma once
 
-#include "actgrad/functors/base.hpp"
+#include <cmath>
+#include <limits>
 
-namespace actgrad {} // namespace actgrad
+#include "actgrad/functors/base.hpp"
+#include "actgrad/functors/squashing.hpp"
+
+namespace actgrad {
+namespace detail {
+namespace sigmoid_gated {
+
+namespace sq = squashing;
+using sq::exact_parts;
+using sq::Parts;
+using sq::round_parts;
+using sq::split;
+
+// Constants as (RN(c), RN(c - RN(c))) pairs for split(), with their 40-digit values (mpmath).
+// 1/sqrt(2)      = 0.7071067811865475244008443621048490392848
+constexpr double kInvSqrt2Hi = 0.7071067811865476, kInvSqrt2Lo = -4.833646656726457e-17;
+// 1/sqrt(2 pi)   = 0.3989422804014326779399460599343818684759
+constexpr double kInvSqrt2PiHi = 0.3989422804014327, kInvSqrt2PiLo = -2.49232720227773e-17;
+// 2/sqrt(pi)     = 1.128379167095512573896158903121545171688
+constexpr double kTwoOverSqrtPiHi = 1.1283791670955126, kTwoOverSqrtPiLo = 1.533545961316588e-17;
+// sqrt(2)        = 1.414213562373095048801688724209698078570 (only in correction terms)
+constexpr double kSqrt2 = 1.4142135623730951;
+// sqrt(8/pi)     = 2 sqrt(2/pi) = 1.595769121605730711759784239737527473903
+constexpr double kSqrt8OverPiHi = 1.5957691216057308, kSqrt8OverPiLo = -9.96930880911092e-17;
+// gelu_tanh's cubic coefficient 0.044715 (Hendrycks & Gimpel) times sqrt(8/pi)
+//                = 0.07135481627260024877633875227986354099559
+constexpr double kGeluTanhCubicHi = 0.07135481627260025, kGeluTanhCubicLo = -6.175149918155315e-19;
+// quick_gelu's 1.702 (the decimal): RN(1.702) and 1.702 - RN(1.702)
+constexpr double kQuickGeluHi = 1.702, kQuickGeluLo = 4.263256414560601e-17;
+
+// Below |x| = 2^-60 (far above the subnormal range of f32 and f64, harmless for normal x), x is
+// scaled by 2^64 before it multiplies the gate, so a subnormal f is rounded only once.
+constexpr double kTinyInput = 1.0 / 1152921504606846976.0; // 2^-60, exact
+constexpr double kTinyScale = 18446744073709551616.0;      // 2^64, exact
+
+// ---- swish family: f = x sigma(z), z = beta x; f' = sigma(z) (1 + z sigma(-z)) -------------
+// Beyond |z| = 1500, sigma(-|z|) < e^-1500 and even DBL_MAX e^-1500 underflows in double: f has
+// reached x or 0, and f' 1 or 0.
+constexpr double kSwishSat = 1500;
+
+template <class T>
+ACTGRAD_HOST_DEVICE Parts<T> swish_parts(T x, sq::Pair<T> beta) {
+  const T z = beta.hi * x;
+  if (!(math::fabs(z) < T(kSwishSat))) {
+    if (z > T(0)) return exact_parts(x, T(1));
+    if (z < T(0)) return exact_parts(T(0) * math::copysign(T(1), x), T(0));
+    if (math::isnan(x)) return exact_parts(x, x);
+    return exact_parts(x * T(0.5), T(0.5)); // beta = 0 and x = +-inf: f = x/2
+  }
+  const T z_lo = sq::two_prod(beta.hi, x).lo + beta.lo * x; // beta x = z + z_lo
+  const sq::SigmoidParts<T> s = sq::sigmoid_parts(z);
+  sq::Pair<T> sig = s.pos; // sigma(z + z_lo) = sigma(z) (1 + z_lo sigma(-z)) to first order
+  sig.lo += s.pos.hi * (z_lo * sq::value(s.neg));
+  const sq::Pair<T> bracket =
+      sq::add(sq::Pair<T>{T(1), T(0)}, sq::mul(s.neg, sq::Pair<T>{z, z_lo}));
+  const bool tiny = math::fabs(x) < T(kTinyInput);
+  const T xs = tiny ? x * T(kTinyScale) : x;
+  return {sq::mul(sig, xs), tiny ? s.unscale * T(1 / kTinyScale) : s.unscale, sq::mul(sig, bracket),
+          s.unscale};
+}
+
+// ---- gelu (erf): f = x Phi(x), f' = Phi(x) + x phi(x), phi(x) = exp(-x^2/2)/sqrt(2 pi) ----------
+// Beyond |x| = 40, phi(x) < e^-800 and Phi(-|x|) < phi(x)/|x| underflow in double (the smallest
+// subnormal is about e^-744.4).
+constexpr double kGeluClamp = 40;
+// Phi(x) = 1/2 + erf(x/sqrt2)/2 for x >= kGeluErfMin, where Phi >= 0.3 and erf's error (< 1 ulp
+// in glibc) is not amplified by more than 1.
+constexpr double kGeluErfMin = -0.5;
+// Left of that, libm erfc is 2-3 ulp in f64 (glibc, measured), so f64 uses its own:
+// - -kGeluCfFrom < x < kGeluErfMin: erf(z) = 2/sqrt(pi) sum_n (-z^2)^n / (n! (2n + 1)) with
+//   z = |x|/sqrt2, summed in double-word arithmetic (the terms cancel by at most 2^8 here) until
+//   the next term is below 2^-62 of the sum;
+// - x <= -kGeluCfFrom: the Mills ratio Phi(x)/phi(x) = 1/(t + 1/(t + 2/(t + 3/(t + ...)))),
+//   t = |x|, evaluated from depth 500/t^2 + 10, which keeps the truncation below 2^-60 for
+//   t >= 2.8 (checked with mpmath: 73 terms at t = 2.8, 41 at 4, 17 at 8). phi is formed times
+//   2^64 there, because f ~ x phi and f' ~ x phi are subnormal in double beyond |x| = 37.5.
+// The switch at t = 2^1.5 balances the two costs (35 series terms or 72 fraction levels).
+constexpr double kGeluCfFrom = 2.8284271247461903; // 2 sqrt(2), where z = 2
+constexpr int kGeluSeriesMax = 48;                 // enough for z <= 2 (35 terms needed)
+constexpr double kGeluSeriesTol = 0x1p-62;         // stop once a term is below 2^-62 of the sum
+constexpr double kMillsDepthScale = 500, kMillsDepthMin = 10; // depth = 500/t^2 + 10
+
+// gelu in double with its own erfc for x < kGeluErfMin (see above).
+ACTGRAD_HOST_DEVICE Parts<double> gelu_parts_f64(double x) {
+  using P = sq::Pair<double>;
+  const double xc = sq::clamp_keep_nan(x, -kGeluClamp, kGeluClamp);
+  const P c = split<double>(kInvSqrt2PiHi, kInvSqrt2PiLo);
+  const P s = sq::two_prod(xc, xc); // x^2 exactly
+  if (xc <= -kGeluCfFrom) {
+    const P k = split<double>(sq::kTailScaleLogHi, sq::kTailScaleLogLo);
+    P arg = sq::two_sum(-0.5 * s.hi, k.hi); // -x^2/2 + 64 log 2
+    arg.lo += k.lo - 0.5 * s.lo;
+    const double g = math::exp(arg.hi);
+    const P phi = sq::mul(c, P{g, g * arg.lo}); // phi(x) 2^64
+    const double t = -xc;
+    const int depth = int(kMillsDepthScale / s.hi + kMillsDepthMin);
+    double d = t; // the tail t + 2/(t + 3/(...)), then its last level in double-word
+    for (int j = depth; j >= 2; --j) d = t + j / d;
+    const P q = sq::div(1.0, P{d, 0});
+    P d0 = sq::fast_two_sum(t, q.hi);
+    d0.lo += q.lo;
+    const P r = sq::div(1.0, d0);  // Mills ratio Phi(x)/phi(x)
+    const P cdf = sq::mul(phi, r); // Phi(x) 2^64
+    const double u = sq::kTailUnscale;
+    return {sq::mul(cdf, xc), u, sq::mul(phi, sq::add(r, P{xc, 0})), u};
+  }
+  const double g = math::exp(-0.5 * s.hi);
+  const P phi = sq::mul(c, P{g, -0.5 * s.lo * g}); // exp(-(s.hi + s.lo)/2) to first order
+  const P z = sq::mul(split<double>(kInvSqrt2Hi, kInvSqrt2Lo), xc);
+  P cdf;
+  if (!(xc < kGeluErfMin)) { // also NaN
+    // z.lo enters to first order through dPhi/dz = sqrt2 phi(x).
+    cdf = sq::fast_two_sum(0.5, 0.5 * math::erf(z.hi));
+    cdf.lo += kSqrt2 * phi.hi * z.lo;
+  } else {
+    const P mz2 = sq::mul(z, P{-z.hi, -z.lo});
+    P term{1, 0}, sum{1, 0};
+    for (int n = 1; n <= kGeluSeriesMax; ++n) {
+      term = sq::div(sq::mul(term, mz2), P{double(n), 0});
+      const P next = sq::div(term, P{double(2 * n + 1), 0});
+      sum = sq::add(sum, next);
+      if (math::fabs(next.hi) < kGeluSeriesTol * sum.hi) break;
+    }
+    const P erf = sq::mul(sq::mul(split<double>(kTwoOverSqrtPiHi, kTwoOverSqrtPiLo), z), sum);
+    cdf = sq::add(P{0.5, 0}, P{0.5 * erf.hi, 0.5 * erf.lo}); // cancels by up to 2^8: exact here
+  }
+  const bool tiny = math::fabs(xc) < kTinyInput;
+  const P y = x > kGeluClamp ? P{x, 0} : sq::mul(cdf, tiny ? xc * kTinyScale : xc);
+  return {y, tiny ? 1 / kTinyScale : 1.0, sq::add(cdf, sq::mul(phi, xc)), 1.0};
+}
+
+// gelu for f32/f16/bf16 compute: the double kernel with libm erfc, whose error (< 3 f64 ulps,
+// amplified by at most 2 z^2 < 2^10 for the argument) is far below float's ulp. The result is
+// split into float double-words, scaled by 2^64 where f or f' is below 2^-60.
+ACTGRAD_HOST_DEVICE Parts<float> gelu_parts_f32(float xf) {
+  const double x = sq::clamp_keep_nan(double(xf), -kGeluClamp, kGeluClamp);
+  const double g = math::exp(-0.5 * x * x);
+  const double cdf = 0.5 * math::erfc(-x * kInvSqrt2Hi);
+  const double y = xf > float(kGeluClamp) ? double(xf) : x * cdf;
+  const double dy = cdf + x * g * kInvSqrt2PiHi;
+  const bool tiny_y = math::fabs(y) < kTinyInput, tiny_dy = math::fabs(dy) < kTinyInput;
+  const double ys = tiny_y ? y * kTinyScale : y, dys = tiny_dy ? dy * kTinyScale : dy;
+  const float yh = float(ys), dyh = float(dys);
+  const bool y_finite = math::fabs(ys) < math::inf<double>();
+  return {{yh, y_finite ? float(ys - double(yh)) : 0.0f},
+          tiny_y ? float(1 / kTinyScale) : 1.0f,
+          {dyh, float(dys - double(dyh))},
+          tiny_dy ? float(1 / kTinyScale) : 1.0f};
+}
+
+// ---- gelu_tanh: f = x sigma(w), w = 2 sqrt(2/pi) (x + 0.044715 x^3) = x (A + B x^2) -------------
+// f' = sigma(w) + x w' sigma(w) sigma(-w), w' = A + 3 B x^2. At |x| = 30, |w| > 1900 and
+// sigma(-|w|) < e^-1900 underflows in double: f and f' have reached their limits.
+constexpr double kGeluTanhClamp = 30;
+
+template <class T>
+ACTGRAD_HOST_DEVICE Parts<T> gelu_tanh_parts(T x) {
+  if (x > T(kGeluTanhClamp)) return exact_parts(x, T(1));
+  const T xc = x < T(-kGeluTanhClamp) ? T(-kGeluTanhClamp) : x;
+  const sq::Pair<T> a = split<T>(kSqrt8OverPiHi, kSqrt8OverPiLo);
+  const sq::Pair<T> b = split<T>(kGeluTanhCubicHi, kGeluTanhCubicLo);
+  const sq::Pair<T> s = sq::two_prod(xc, xc);
+  const sq::Pair<T> w = sq::mul(sq::add(a, sq::mul(b, s)), xc);
+  const sq::SigmoidParts<T> sp = sq::sigmoid_parts(w.hi);
+  sq::Pair<T> sig = sp.pos;
+  sig.lo += sp.pos.hi * (w.lo * sq::value(sp.neg));
+  // x w' = x (A + 3 B x^2): in the left tail f' ~ sigma(w) x w', so it is a double-word too.
+  const sq::Pair<T> xdw = sq::mul(sq::add(a, sq::mul(sq::mul(b, T(3)), s)), xc);
+  const sq::Pair<T> dy = sq::add(sig, sq::mul(sq::mul(sig, sp.neg), xdw));
+  const bool tiny = math::fabs(xc) < T(kTinyInput);
+  return {sq::mul(sig, tiny ? xc * T(kTinyScale) : xc),
+          tiny ? sp.unscale * T(1 / kTinyScale) : sp.unscale, dy, sp.unscale};
+}
+
+// ---- mish: f = x tanh(softplus(x)) ------------------------------------------------------------
+// With E = exp(x), tanh(log(1 + E)) = h / (1 + h), h = E + E^2/2 (x < 0: no overflow, no
+// cancellation), and for x >= 0 with e = exp(-x): (1 + 2e) / (1 + 2e + 2e^2).
+// f' = tanh(sp) + x sech(sp)^2 sigmoid(x) = T + x E (1 + E) / (1 + h)^2 (x < 0)
+//                                        = T + 4 x e^2 (1 + e) / (1 + 2e + 2e^2)^2 (x >= 0).
+// Beyond |x| = 1500, exp(-|x|) underflows in double even after scaling by DBL_MAX.
+constexpr double kMishClamp = 1500;
+
+template <class T>
+ACTGRAD_HOST_DEVICE Parts<T> mish_parts(T x) {
+  if (x > T(kMishClamp)) return exact_parts(x, T(1));
+  const T xc = x < T(-kMishClamp) ? T(-kMishClamp) : x;
+  const sq::ScaledExp<T> e = sq::exp_neg(math::fabs(xc), xc < T(0));
+  sq::Pair<T> tsp, second; // tanh(softplus(x)) and the second term of f', both / e.unscale
+  if (xc < T(0)) {
+    const sq::Pair<T> e2h = sq::mul(e.scaled, T(0.5) * e.plain);
+    sq::Pair<T> h = sq::fast_two_sum(e.scaled.hi, e2h.hi); // h / unscale
+    h.lo += e.scaled.lo + e2h.lo;
+    const sq::Pair<T> den =
+        sq::add(sq::Pair<T>{T(1), T(0)}, sq::Pair<T>{h.hi * e.unscale, h.lo * e.unscale});
+    tsp = sq::div(h, den);
+    const sq::Pair<T> r = sq::div(T(1), den);
+    second =
+        sq::mul(sq::mul(sq::mul(e.scaled, xc), sq::fast_two_sum(T(1), e.plain)), sq::mul(r, r));
+  } else { // also NaN
+    const sq::Pair<T> num = sq::fast_two_sum(T(1), T(2) * e.plain);
+    const sq::Pair<T> ee = sq::two_prod(e.plain, e.plain);
+    const sq::Pair<T> den = sq::add(num, sq::Pair<T>{T(2) * ee.hi, T(2) * ee.lo});
+    tsp = sq::div(num, den);
+    const sq::Pair<T> r = sq::div(T(1), den);
+    second = sq::mul(sq::mul(sq::two_prod(T(4) * xc, ee.hi), sq::fast_two_sum(T(1), e.plain)),
+                     sq::mul(r, r));
+  }
+  const bool tiny = math::fabs(xc) < T(kTinyInput);
+  return {sq::mul(tsp, tiny ? xc * T(kTinyScale) : xc),
+          tiny ? e.unscale * T(1 / kTinyScale) : e.unscale, sq::add(tsp, second), e.unscale};
+}
+
+// Extremes of f' for the swish family, f'(x) = g(beta x) with g(z) = sigma(z)(1 + z sigma(-z)):
+// g' = sigma(z) sigma(-z) (2 - z tanh(z/2)) vanishes at z* tanh(z*/2) = 2 (Newton from 2.4), and
+// g(z) + g(-z) = 1, so f' spans [1 - g(z*), g(z*)] = [-0.0998..., 1.0998...] for beta > 0.
+inline double swish_dmax() {
+  double z = 2.4;
+  for (int i = 0; i < 8; ++i) {
+    const double t = std::tanh(z / 2);
+    z -= (z * t - 2) / (t + z / 2 * (1 - t * t));
+  }
+  const double s = 1 / (1 + std::exp(-z));
+  return s * (1 + z * (1 - s));
+}
+
+} // namespace sigmoid_gated
+} // namespace detail
+
+// gelu (erf form): f(x) = x Phi(x) = x/2 erfc(-x/sqrt2); f'(x) = Phi(x) + x phi(x),
+// phi(x) = exp(-x^2/2)/sqrt(2 pi). Smooth. f(-inf) = -0, f(+inf) = +inf, f'(-inf) = 0,
+// f'(+inf) = 1; no overflow anywhere (x is clamped to +-40 where Phi and phi have saturated).
+// f' spans [f'(-sqrt2), f'(sqrt2)] = [-0.1289..., 1.1289...] and is 0 at x = -0.7518: there
+// the bound is absolute, a few ulps of Phi(x) ~ 0.23.
+// Precision: libm erfcf is 2.6 ulp (glibc) to 4 ulp (CUDA) and erfc is ill-conditioned in its
+// argument (relative condition 2 z^2), so f32 (and f16/bf16) evaluate a double kernel with libm
+// erfc (like kWideMath, done here so that f64 can use a different kernel); f64 replaces libm erfc
+// (2-3 ulp) by a double-word series and a continued fraction (gelu_parts_f64). Hendrycks &
+// Gimpel 2016, https://arxiv.org/abs/1606.08415; PyTorch gelu(approximate='none').
+// Measured max error: see docs/accuracy.md.
+template <class T>
+struct GeluOp : ActBase {
+  static ActMeta meta() {
+    // f'' = phi(x) (2 - x^2): extremes of f' at x = +-sqrt2, f'(-sqrt2) = Phi(-sqrt2) - sqrt2
+    // phi(sqrt2) and f'(sqrt2) = 1 - f'(-sqrt2) (as Phi(-x) = 1 - Phi(x)).
+    const double phi = std::exp(-1.0) * detail::sigmoid_gated::kInvSqrt2PiHi;
+    const double lo = 0.5 * std::erfc(1.0) - detail::sigmoid_gated::kSqrt2 * phi;
+    return {"x Phi(x) = x/2 erfc(-x/sqrt2)",
+            "Phi(x) + x phi(x)",
+            "Hendrycks & Gimpel 2016 (arXiv:1606.08415); PyTorch gelu",
+            "",
+            0,
+            {},
+            {lo, 1 - lo, 0.5, Saturation::soft, Saturation::none, false, true}};
+  }
+  explicit GeluOp(const Params&) {}
+  ACTGRAD_HOST_DEVICE detail::sigmoid_gated::Parts<T> parts(T x) const {
+    if constexpr (sizeof(T) == sizeof(double)) {
+      return detail::sigmoid_gated::gelu_parts_f64(x);
+    } else {
+      return detail::sigmoid_gated::gelu_parts_f32(x);
+    }
+  }
+  ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
+  ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
+    return detail::sigmoid_gated::round_parts(parts(x));
+  }
+};
+
+// gelu_tanh: f(x) = x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) = x sigmoid(w),
+// w = 2 sqrt(2/pi) (x + 0.044715 x^3); f'(x) = sigmoid(w) + x w' sigmoid(w) sigmoid(-w),
+// w' = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2). Smooth. x is clamped to +-30 (|w| > 1900) before
+// x^3 is formed, so f' is never NaN (x^3 would overflow at |x| = 1e20 in f32). Limits as gelu.
+// f' spans [-0.1290, 1.1290] (extremes at x = -+1.4185) and is 0 at x = -0.7525: there the
+// bound is absolute, a few ulps of sigmoid(w) ~ 0.23. w and x w' are double-words (f ~ x exp(w)
+// in the left tail). Hendrycks & Gimpel 2016, https://arxiv.org/abs/1606.08415;
+// PyTorch gelu(approximate='tanh'). Measured max error: see docs/accuracy.md.
+template <class T>
+struct GeluTanhOp : ActBase {
+  static ActMeta meta() {
+    // Extremes of f' where f'' = 0, at x = -+1.4185040087908283555 (mpmath findroot); w is odd,
+    // so f(x) - f(-x) = x and f'(-x) = 1 - f'(x).
+    constexpr double kDmin = -0.12899306865877176546;
+    return {"x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
+            "sigmoid(w) + x w' sigmoid(w) sigmoid(-w), w = 2 sqrt(2/pi) (x + 0.044715 x^3)",
+            "Hendrycks & Gimpel 2016 (arXiv:1606.08415); PyTorch gelu(approximate='tanh')",
+            "",
+            0,
+            {},
+            {kDmin, 1 - kDmin, 0.5, Saturation::soft, Saturation::none, false, true}};
+  }
+  explicit GeluTanhOp(const Params&) {}
+  ACTGRAD_HOST_DEVICE detail::sigmoid_gated::Parts<T> parts(T x) const {
+    return detail::sigmoid_gated::gelu_tanh_parts(x);
+  }
+  ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
+  ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
+    return detail::sigmoid_gated::round_parts(parts(x));
+  }
+};
+
+// swish: f(x) = x sigmoid(beta x); f'(x) = sigmoid(z) (1 + z sigmoid(-z)), z = beta x. Smooth.
+// beta x carries its rounding error as a double-word (f ~ x exp(beta x) in the left tail, so
+// 1 ulp in beta x would become |beta x| ulps in f); beta is the double it is given. Saturated
+// beyond |beta x| = 1500: f = x or -0, f' = 1 or 0; beta = 0 gives x/2. For beta > 0, f' spans
+// [-0.0998, 1.0998] (where z tanh(z/2) = 2) and is 0 at beta x = -1.2785: there the bound is
+// absolute, a few ulps of sigmoid(beta x). Ramachandran et al. 2017,
+// https://arxiv.org/abs/1710.05941; oneDNN eltwise_swish (alpha).
+// Measured max error: see docs/accuracy.md.
+template <class T>
+struct SwishOp : ActBase {
+  detail::squashing::Pair<T> beta;
+  static ActMeta meta() {
+    const double dmax = detail::sigmoid_gated::swish_dmax();
+    return {"x sigmoid(beta x)",
+            "sigmoid(z) (1 + z sigmoid(-z)), z = beta x",
+            "Ramachandran et al. 2017 (arXiv:1710.05941); oneDNN swish",
+            "",
+            1,
+            {{"beta", 1.0, -std::numeric_limits<double>::infinity(),
+              std::numeric_limits<double>::infinity(), true, true, "slope of the sigmoid gate"}},
+            {1 - dmax, dmax, 0.5, Saturation::soft, Saturation::none, false, true}};
+  }
+  explicit SwishOp(const Params& p) : beta{T(p[0]), T(p[0] - double(T(p[0])))} {}
+  ACTGRAD_HOST_DEVICE detail::sigmoid_gated::Parts<T> parts(T x) const {
+    return detail::sigmoid_gated::swish_parts(x, beta);
+  }
+  ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
+  ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
+    return detail::sigmoid_gated::round_parts(parts(x));
+  }
+};
+
+// silu: f(x) = x sigmoid(x); f'(x) = sigmoid(x) (1 + x sigmoid(-x)). swish with beta = 1
+// (see SwishOp for accuracy and limits); f' is 0 at x = -1.2785. Elfwing et al. 2017,
+// https://arxiv.org/abs/1702.03118; PyTorch torch.nn.functional.silu.
+// Measured max error: see docs/accuracy.md.
+template <class T>
+struct SiluOp : ActBase {
+  static ActMeta meta() {
+    const double dmax = detail::sigmoid_gated::swish_dmax();
+    return {"x sigmoid(x)",
+            "sigmoid(x) (1 + x sigmoid(-x))",
+            "Elfwing et al. 2017 (arXiv:1702.03118); PyTorch silu",
+            "",
+            0,
+            {},
+            {1 - dmax, dmax, 0.5, Saturation::soft, Saturation::none, false, true}};
+  }
+  explicit SiluOp(const Params&) {}
+  ACTGRAD_HOST_DEVICE detail::sigmoid_gated::Parts<T> parts(T x) const {
+    return detail::sigmoid_gated::swish_parts(x, detail::squashing::Pair<T>{T(1), T(0)});
+  }
+  ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
+  ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
+    return detail::sigmoid_gated::round_parts(parts(x));
+  }
+};
+
+// quick_gelu: f(x) = x sigmoid(1.702 x); f'(x) = sigmoid(z) (1 + z sigmoid(-z)), z = 1.702 x.
+// swish with beta = 1.702 exactly (the decimal, carried as a double-word: the f64 rounding of
+// 1.702 alone would cost up to 70 ulps in the left tail); f' is 0 at x = -0.7512. Hendrycks &
+// Gimpel 2016 (sigmoid approximation of GELU), https://arxiv.org/abs/1606.08415; OpenAI CLIP.
+// Measured max error: see docs/accuracy.md.
+template <class T>
+struct QuickGeluOp : ActBase {
+  static ActMeta meta() {
+    const double dmax = detail::sigmoid_gated::swish_dmax();
+    return {"x sigmoid(1.702 x)",
+            "sigmoid(z) (1 + z sigmoid(-z)), z = 1.702 x",
+            "Hendrycks & Gimpel 2016 (arXiv:1606.08415); CLIP quick_gelu",
+            "",
+            0,
+            {},
+            {1 - dmax, dmax, 0.5, Saturation::soft, Saturation::none, false, true}};
+  }
+  explicit QuickGeluOp(const Params&) {}
+  ACTGRAD_HOST_DEVICE detail::sigmoid_gated::Parts<T> parts(T x) const {
+    namespace sg = detail::sigmoid_gated;
+    return sg::swish_parts(x, sg::split<T>(sg::kQuickGeluHi, sg::kQuickGeluLo));
+  }
+  ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
+  ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
+    return detail::sigmoid_gated::round_parts(parts(x));
+  }
+};
+
+// mish: f(x) = x tanh(softplus(x)); f'(x) = tanh(sp) + x sech(sp)^2 sigmoid(x), sp = softplus(x).
+// Written with exp(-|x|) only (see mish_parts), so +-1e30 and +-FLT_MAX neither overflow nor
+// give NaN: f(-inf) = -0, f(+inf) = +inf, f' -> 0 and 1. f'(0) = tanh(log 2) = 3/5.
+// f' spans [-0.1125, 1.0885] (extremes at x = -2.2564 and 1.4906) and is 0 at x = -1.1924:
+// there the bound is absolute, a few ulps of tanh(sp) ~ 0.19.
+// Misra 2019, https://arxiv.org/abs/1908.08681; PyTorch torch.nn.functional.mish.
+// Measured max error: see docs/accuracy.md.
+template <class T>
+struct MishOp : ActBase {
+  static ActMeta meta() {
+    // Extremes of f' where f'' = 0, at x = -2.25637639636079312 and 1.4905711794854284593
+    // (mpmath findroot).
+    constexpr double kDmin = -0.11252612238946255641, kDmax = 1.0884981612517278612;
+    constexpr double kD0 = 3.0 / 5; // tanh(log 2) = (4 - 1)/(4 + 1)
+    return {"x tanh(softplus(x))",
+            "tanh(sp) + x sech(sp)^2 sigmoid(x), sp = softplus(x)",
+            "Misra 2019 (arXiv:1908.08681); PyTorch mish",
+            "",
+            0,
+            {},
+            {kDmin, kDmax, kD0, Saturation::soft, Saturation::none, false, true}};
+  }
+  explicit MishOp(const Params&) {}
+  ACTGRAD_HOST_DEVICE detail::sigmoid_gated::Parts<T> parts(T x) const {
+    return detail::sigmoid_gated::mish_parts(x);
+  }
+  ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
+  ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
+    return detail::sigmoid_gated::round_parts(parts(x));
+  }
+};
+
+// hardswish: f(x) = x relu6(x + 3) / 6: 0 for x <= -3, x (x + 3)/6 inside, x for x >= 3.
+// f'(x) = 0 for x <= -3, (2x + 3)/6 for -3 < x < 3, 1 for x >= 3 (PyTorch autograd; f' jumps
+// from -1/2 to 0 at x = -3 and is continuous at 3). Both rounded once (x + 3 and 2x + 3 are
+// carried exactly), so within 0.5 ulp; f'(-1.5) = 0 exactly. Not offered from y (f is not
+// monotonic on (-3, 0)). Howard et al. 2019 (MobileNetV3), https://arxiv.org/abs/1905.02244;
+// PyTorch torch.nn.functional.hardswish. Measured max error: see docs/accuracy.md.
+template <class T>
+struct HardswishOp : ActBase {
+  static ActMeta meta() {
+    return {"x relu6(x + 3) / 6",
+            "0 for x <= -3, (2x + 3)/6 inside, 1 for x >= 3 (PyTorch)",
+            "Howard et al. 2019 (arXiv:1905.02244); PyTorch hardswish",
+            "",
+            0,
+            {},
+            {-0.5, 1, 0.5, Saturation::hard, Saturation::none, false, true}};
+  }
+  explicit HardswishOp(const Params&) {}
+  ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
+  ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
+    namespace sq = detail::squashing;
+    if (x > T(-3) && x < T(3)) {
+      const sq::Pair<T> six{T(6), T(0)};
+      const sq::Pair<T> y = sq::mul(sq::two_sum(x, T(3)), x);
+      return {sq::value(sq::div(y, six)), sq::value(sq::div(sq::two_sum(T(2) * x, T(3)), six))};
+    }
+    if (x <= T(-3)) return {T(0), T(0)};
+    if (x >= T(3)) return {x, T(1)};
+    return {x, x}; // NaN
+  }
+};
+
+} // namespace actgrad

@@ -1,45 +1,508 @@
-// Squashing functors: bounded S-shaped activations (sigmoid, tanh and relatives).
+// Squashing functors: bounded S-shaped activations (sigmoid, tanh and relatives), plus the
+// double-word arithmetic and sigmoid/tanh kernels that sigmoid_gated.hpp and gated_units.hpp share.
+//
+// Accuracy (SPEC §3: f <= 2 ulp, f' <= 4 ulp in the compute type): a plain composition of exp and
+// three or four roundings can reach 3 ulp, so the kernels below carry the few intermediates that
+// matter as unevaluated sums hi + lo ("double-word", Dekker 1971; Joldes, Muller & Popescu 2017)
+// and round once at the end. What is left is exp's own error (< 0.51 ulp in glibc) scaled by at
+// most 1. Measured max error: see docs/accuracy.md.
 #pragma once
 
 #include "actgrad/functors/base.hpp"
 
 namespace actgrad {
+namespace detail {
+namespace squashing {
 
-// sigmoid: f(x) = 1 / (1 + exp(-x)); f'(x) = f(x) (1 - f(x)) = sigmoid(x) sigmoid(-x), in (0, 1/4].
-// Both factors are computed without cancellation: 1 - sigmoid(x) is taken as sigmoid(-x).
+// x = hi + lo exactly, |lo| about ulp(hi) or less. Not normalised: value() rounds it once.
+template <class T>
+struct Pair {
+  T hi;
+  T lo;
+};
+template <class T>
+ACTGRAD_HOST_DEVICE T value(Pair<T> p) {
+  return p.hi + p.lo;
+}
+
+// Error-free products need a fused multiply-add, or else Veltkamp splitting (Dekker 1971). Where
+// the compiler may emit FMA instructions (GPUs, x86-64 with -mfma, AArch64) fma is one inline
+// instruction, and splitting would be unsafe there because contraction of a*b - c into an fma
+// changes the split. Elsewhere (plain x86-64) libm's fma is an out-of-line call, and the
+// compiler cannot contract without FMA instructions, so the split is both faster and exact.
+#if defined(__CUDA_ARCH__) || defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+constexpr bool kHardwareFma = true;
+#else
+constexpr bool kHardwareFma = false;
+#endif
+ACTGRAD_HOST_DEVICE float fma(float a, float b, float c) { return ::fmaf(a, b, c); }
+ACTGRAD_HOST_DEVICE double fma(double a, double b, double c) { return ::fma(a, b, c); }
+// Veltkamp's split a = hi + lo, hi with the upper half of the significand: the constant is
+// 2^ceil(p/2) + 1 (p = 24 or 53). Below kSplitMax the product kSplit * a cannot overflow.
+template <class T>
+constexpr T kSplit = sizeof(T) == sizeof(float) ? T(4097) : T(134217729);
+template <class T>
+constexpr T kSplitMax = sizeof(T) == sizeof(float) ? T(0x1p115) : T(0x1p995);
+
+// a + b = s + e exactly (Knuth's TwoSum, any magnitudes). Finite inputs only.
+template <class T>
+ACTGRAD_HOST_DEVICE Pair<T> two_sum(T a, T b) {
+  const T s = a + b;
+  const T bb = s - a;
+  const T e = (a - (s - bb)) + (b - bb);
+  return {s, e};
+}
+// a + b = s + e exactly when |a| >= |b| (Dekker's FastTwoSum).
+template <class T>
+ACTGRAD_HOST_DEVICE Pair<T> fast_two_sum(T a, T b) {
+  const T s = a + b;
+  return {s, b - (s - a)};
+}
+// a * b = p + e exactly unless a * b over- or underflows. Without hardware FMA, operands beyond
+// kSplitMax (never reached by the kernels' clamped arguments) give e = 0.
+template <class T>
+ACTGRAD_HOST_DEVICE Pair<T> two_prod(T a, T b) {
+  const T p = a * b;
+  if constexpr (kHardwareFma) {
+    return {p, fma(a, b, -p)};
+  } else {
+    if (!(math::fabs(a) < kSplitMax<T> && math::fabs(b) < kSplitMax<T>)) return {p, T(0)};
+    const T ca = kSplit<T> * a, cb = kSplit<T> * b;
+    const T ah = ca - (ca - a), bh = cb - (cb - b);
+    const T al = a - ah, bl = b - bh;
+    return {p, ((ah * bh - p) + ah * bl + al * bh) + al * bl};
+  }
+}
+// a * b + c with one rounding where FMA hardware is available, else within about 1 ulp.
+template <class T>
+ACTGRAD_HOST_DEVICE T mul_add(T a, T b, T c) {
+  if constexpr (kHardwareFma) {
+    return fma(a, b, c);
+  } else {
+    const Pair<T> p = two_prod(a, b);
+    return (p.hi + c) + p.lo;
+  }
+}
+// (a.hi + a.lo) * b, relative error about 2 u^2.
+template <class T>
+ACTGRAD_HOST_DEVICE Pair<T> mul(Pair<T> a, T b) {
+  Pair<T> p = two_prod(a.hi, b);
+  p.lo += a.lo * b;
+  return p;
+}
+template <class T>
+ACTGRAD_HOST_DEVICE Pair<T> mul(Pair<T> a, Pair<T> b) {
+  Pair<T> p = two_prod(a.hi, b.hi);
+  p.lo += a.hi * b.lo + a.lo * b.hi;
+  return p;
+}
+template <class T>
+ACTGRAD_HOST_DEVICE Pair<T> add(Pair<T> a, Pair<T> b) {
+  Pair<T> s = two_sum(a.hi, b.hi);
+  s.lo += a.lo + b.lo;
+  return s;
+}
+// n / (d.hi + d.lo) for d.hi != 0: one correction step on the rounded quotient, using the exact
+// remainder n - q d.hi. Relative error about u^2 plus that of the inputs.
+template <class T>
+ACTGRAD_HOST_DEVICE Pair<T> div(Pair<T> n, Pair<T> d) {
+  const T q = n.hi / d.hi;
+  const Pair<T> qd = two_prod(q, d.hi);
+  const T r = (n.hi - qd.hi) - qd.lo; // exact: n.hi - qd.hi is exact (Sterbenz)
+  return {q, (r + (n.lo - q * d.lo)) / d.hi};
+}
+template <class T>
+ACTGRAD_HOST_DEVICE Pair<T> div(T n, Pair<T> d) {
+  return div(Pair<T>{n, T(0)}, d);
+}
+
+// exp and log1p for the f32 kernels on GPUs: CUDA specifies expf to 2 ulp (glibc's is < 1) and
+// log1pf to 1 ulp, too coarse for a result of <= 2 ulp built on them, so f32 device code takes
+// them in double (1 ulp) and rounds once. Host and f64 code use libm directly. Not yet measured
+// on a GPU.
+template <class T>
+ACTGRAD_HOST_DEVICE T exp_k(T x) {
+#if defined(__CUDA_ARCH__)
+  if constexpr (sizeof(T) == sizeof(float)) return T(math::exp(double(x)));
+#endif
+  return math::exp(x);
+}
+template <class T>
+ACTGRAD_HOST_DEVICE T log1p_k(T x) {
+#if defined(__CUDA_ARCH__)
+  if constexpr (sizeof(T) == sizeof(float)) return T(math::log1p(double(x)));
+#endif
+  return math::log1p(x);
+}
+
+// f and f' of a gate kernel as double-words, each times 1/unscale (1, 2^-64 or 2^-128): gated
+// units multiply by b before the one rounding (see sigmoid_gated.hpp on subnormal gates).
+template <class T>
+struct Parts {
+  Pair<T> y;
+  T y_unscale;
+  Pair<T> dy;
+  T dy_unscale;
+};
+template <class T>
+ACTGRAD_HOST_DEVICE Fused<T> round_parts(const Parts<T>& p) {
+  // hi alone where lo = 0 keeps the sign of a zero f (-0 + 0 would give +0).
+  const T y = p.y.lo == T(0) ? p.y.hi : value(p.y);
+  return {y * p.y_unscale, value(p.dy) * p.dy_unscale};
+}
+// Parts of an exactly known f and f' (saturated regions, specials).
+template <class T>
+ACTGRAD_HOST_DEVICE Parts<T> exact_parts(T y, T dy) {
+  return {{y, T(0)}, T(1), {dy, T(0)}, T(1)};
+}
+
+// Inputs that dd arithmetic must not see (inf - inf, inf * 0 in the error terms) are clamped
+// here: min/max that keep NaN.
+template <class T>
+ACTGRAD_HOST_DEVICE T clamp_keep_nan(T x, T lo, T hi) {
+  return x < lo ? lo : (x > hi ? hi : x);
+}
+
+// A constant as hi + lo in T: hi is the T nearest the value, lo the rest. The double pairs used
+// with it are (RN(c), RN(c - RN(c))) from 40-digit evaluations (mpmath), shown next to each.
+template <class T>
+ACTGRAD_HOST_DEVICE Pair<T> split(double hi, double lo) {
+  const T h = T(hi);
+  return {h, T((hi - double(h)) + lo)};
+}
+
+// Left tails. Where a gate such as sigma(z) or exp(x) is subnormal, x times it can still be a
+// normal number (or a larger subnormal), and |x| (up to 1500) would multiply the gate's absolute
+// rounding error. So below exp(-kTailScaleFrom) the gate is computed times 2^64 and the caller
+// rounds once more after multiplying by 2^-64. kTailScaleFrom > 64 log(2) = 44.36 keeps the
+// scaled value below 1, so x times it cannot overflow.
+constexpr double kTailScaleFrom = 45;
+constexpr double kTailUnscale = 1.0 / 18446744073709551616.0; // 2^-64, exact
+// 64 log(2) as hi + lo: 64 * RN(log 2) and 64 * RN(log 2 - RN(log 2)), exact scalings of
+// log(2) = 0.6931471805599453094172321214581765680755.
+constexpr double kTailScaleLogHi = 64 * 0.6931471805599453;
+constexpr double kTailScaleLogLo = 64 * 2.3190468138462996e-17;
+// Beyond this exp(-a) is 0 even times 2^64; clamping keeps inf out of the double-word sums.
+constexpr double kExpArgMax = 2000;
+
+template <class T>
+struct ScaledExp {
+  Pair<T> scaled; // exp(-a) / unscale
+  T plain;        // exp(-a), possibly subnormal or 0
+  T unscale;      // 1 or 2^-64
+};
+// exp(-a) for a >= 0 (NaN passes through), scaled by 2^64 when may_scale and a > kTailScaleFrom.
+// The scaled exponent -a + 64 log 2 is a double-word: exp(hi + lo) = exp(hi) (1 + lo).
+template <class T>
+ACTGRAD_HOST_DEVICE ScaledExp<T> exp_neg(T a, bool may_scale) {
+  const T ac = a > T(kExpArgMax) ? T(kExpArgMax) : a;
+  if (may_scale && ac > T(kTailScaleFrom)) {
+    const Pair<T> k = split<T>(kTailScaleLogHi, kTailScaleLogLo);
+    Pair<T> arg = two_sum(-ac, k.hi);
+    arg.lo += k.lo;
+    const T e0 = exp_k(arg.hi);
+    return {{e0, e0 * arg.lo}, e0 * T(kTailUnscale), T(kTailUnscale)};
+  }
+  const T e = exp_k(-ac);
+  return {{e, T(0)}, e, T(1)};
+}
+
+// sigma(z) and sigma(-z) = 1 - sigma(z), each as hi + lo. Only exp(-|z|) <= 1 is taken, so
+// nothing overflows, and 1 - sigma is never formed by subtraction. NaN gives NaN in both.
+// For z < -kTailScaleFrom, pos is sigma(z) * 2^64 and unscale = 2^-64 (else 1); with
+// scale_neg, likewise neg and neg_unscale for z > kTailScaleFrom.
+template <class T>
+struct SigmoidParts {
+  Pair<T> pos; // sigma(z) / unscale
+  Pair<T> neg; // sigma(-z) / neg_unscale
+  T unscale;
+  T neg_unscale;
+};
+template <class T>
+ACTGRAD_HOST_DEVICE SigmoidParts<T> sigmoid_parts(T z, bool scale_neg = false) {
+  const ScaledExp<T> e = exp_neg(math::fabs(z), z < T(0) || scale_neg);
+  const Pair<T> d = fast_two_sum(T(1), e.plain); // 1 + e exactly
+  const Pair<T> big = div(T(1), d);              // sigma(|z|)
+  const Pair<T> small = div(e.scaled, d);        // sigma(-|z|) / e.unscale
+  if (z >= T(0)) return {big, small, T(1), e.unscale};
+  return {small, big, e.unscale, T(1)};
+}
+
+// Lambert's continued fraction tanh(a) = a / (1 + a^2/(3 + a^2/(5 + ...))) gives, with
+// D = 3 + a^2/(5 + a^2/(7 + ...)), the cancellation-free identity
+//   a - tanh(a) = a^3 / (a^2 + D).
+// Every term is positive, so evaluating from the tail loses nothing. kTanhCfMax is the largest
+// a it is used for; the depth is the smallest that keeps the truncation below 2^-62 (f64) or
+// 2^-30 (f32) relative at a = kTanhCfMax (checked with mpmath; the error grows with a).
+constexpr double kTanhCfMax = 1.5;
+template <class T>
+constexpr int kTanhCfDepth = sizeof(T) == sizeof(float) ? 6 : 11;
+// a - tanh(a) as hi + lo for 0 <= a <= kTanhCfMax.
+template <class T>
+ACTGRAD_HOST_DEVICE Pair<T> tanhshrink_cf(T a) {
+  const Pair<T> s = two_prod(a, a);
+  T tail = T(2 * kTanhCfDepth<T> + 1);
+  for (int k = kTanhCfDepth<T> - 1; k >= 2; --k) tail = T(2 * k + 1) + s.hi / tail;
+  // a^2 + D = (3 + a^2) + a^2/tail, summed as a double-word (div needs |lo| ~ ulp(hi)).
+  const Pair<T> den = add(fast_two_sum(T(3), s.hi), Pair<T>{s.hi / tail, s.lo});
+  return div(mul(s, a), den);
+}
+
+// tanh(|x|) for |x| >= kTanhExpMin from e = exp(-2|x|) <= 1/2: t = (1 - e)/(1 + e), with
+// 1 - t = 2e/(1 + e) and 1 + t = 2/(1 + e), none formed by subtraction.
+constexpr double kLn2 = 0.693147180559945309417232121458176568; // log(2)
+constexpr double kTanhExpMin = kLn2 / 2;                        // where exp(-2a) = 1/2
+template <class T>
+struct TanhParts {
+  Pair<T> t;         // tanh(a)
+  Pair<T> one_minus; // 1 - tanh(a)
+};
+template <class T>
+ACTGRAD_HOST_DEVICE TanhParts<T> tanh_exp(T a) {
+  const T e = exp_k(T(-2) * a);
+  const Pair<T> den = fast_two_sum(T(1), e);
+  const Pair<T> om = div(T(2) * e, den);
+  return {div(fast_two_sum(T(1), -e), den), om};
+}
+
+} // namespace squashing
+} // namespace detail
+
+// sigmoid: f(x) = 1 / (1 + exp(-x)); f'(x) = f(x) f(-x), in (0, 1/4]. Smooth: no kinks.
+// Both f(x) and f(-x) = 1 - f(x) come from exp(-|x|) <= 1 with one correction step each, so
+// nothing overflows or cancels; f(-inf) = 0, f(+inf) = 1, f' = 0 at both. Where f or f' is
+// subnormal it is formed times 2^64 and rounded once after scaling back (see Parts). From y:
+// f' = y - y^2 (within 1 ulp). Verhulst 1838; PyTorch torch.sigmoid.
+// Measured max error: see docs/accuracy.md.
 template <class T>
 struct SigmoidOp : ActBase {
   static constexpr bool kFromOutput = true;
   static ActMeta meta() {
-    return {"1 / (1 + exp(-x))", "f (1 - f)", "PyTorch torch.sigmoid", "", 0, {},
+    return {"1 / (1 + exp(-x))",
+            "f(x) f(-x) = f (1 - f)",
+            "PyTorch torch.sigmoid",
+            "",
+            0,
+            {},
             {0, 0.25, 0.25, Saturation::soft, Saturation::soft, true, false}};
   }
   explicit SigmoidOp(const Params&) {}
-  ACTGRAD_HOST_DEVICE T forward(T x) const { return math::sigmoid(x); }
-  ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
-    const T e = math::exp(-math::fabs(x));
-    const T r = T(1) / (T(1) + e);
-    const T big = r, small = e * r; // sigmoid(|x|), sigmoid(-|x|)
-    return {x >= T(0) ? big : (math::isnan(x) ? x : small), big * small};
+  ACTGRAD_HOST_DEVICE detail::squashing::Parts<T> parts(T x) const {
+    namespace sq = detail::squashing;
+    const sq::SigmoidParts<T> s = sq::sigmoid_parts(x, true);
+    return {s.pos, s.unscale, sq::mul(s.pos, s.neg), s.unscale * s.neg_unscale};
   }
-  ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const { return y * (T(1) - y); }
+  ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
+  ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const { return detail::squashing::round_parts(parts(x)); }
+  ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const {
+    return detail::squashing::mul_add(-y, y, y);
+  }
 };
 
-// tanh: f'(x) = 1 - tanh(x)^2.
+// tanh: f(x) = tanh(x); f'(x) = 1 - tanh(x)^2 = sech(x)^2, in (0, 1]. Odd, smooth.
+// |x| < log(2)/2: tanh = |x| - (|x| - tanh|x|) with the small difference from Lambert's continued
+// fraction, and f' = 1 - t^2 with t^2 <= 1/9 (no cancellation). Beyond: e = exp(-2|x|),
+// t = (1 - e)/(1 + e) and f' = (1 - t)(1 + t) with 1 - t = 2e/(1 + e) taken directly, so f'
+// keeps full relative accuracy for large |x| where 1 - t^2 would cancel. f(+-inf) = +-1,
+// f'(+-inf) = 0; f(-0) = -0. From y: f' = 1 - y^2 (within 1 ulp, no cancellation: y^2 is
+// formed exactly).
+// PyTorch torch.tanh. Measured max error: see docs/accuracy.md.
 template <class T>
 struct TanhOp : ActBase {
   static constexpr bool kFromOutput = true;
   static ActMeta meta() {
-    return {"tanh(x)", "1 - tanh(x)^2", "PyTorch torch.tanh", "", 0, {},
+    return {"tanh(x)",
+            "1 - tanh(x)^2",
+            "PyTorch torch.tanh",
+            "",
+            0,
+            {},
             {0, 1, 1, Saturation::soft, Saturation::soft, true, true}};
   }
   explicit TanhOp(const Params&) {}
-  ACTGRAD_HOST_DEVICE T forward(T x) const { return math::tanh(x); }
+  ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
-    const T t = math::tanh(x);
-    return {t, (T(1) - t) * (T(1) + t)};
+    namespace sq = detail::squashing;
+    const T a = math::fabs(x);
+    if (a < T(sq::kTanhExpMin)) {
+      const sq::Pair<T> ts = sq::tanhshrink_cf(a);
+      sq::Pair<T> t = sq::fast_two_sum(a, -ts.hi);
+      t.lo -= ts.lo;
+      const sq::Pair<T> t2 = sq::mul(t, t);
+      return {math::copysign(sq::value(t), x), (T(1) - t2.hi) - t2.lo};
+    }
+    const sq::TanhParts<T> p = sq::tanh_exp(a); // NaN lands here and propagates
+    // 1 + t = 2 - (1 - t)
+    const sq::Pair<T> one_plus = sq::fast_two_sum(T(2), -p.one_minus.hi);
+    const T dy =
+        sq::value(sq::mul(p.one_minus, sq::Pair<T>{one_plus.hi, one_plus.lo - p.one_minus.lo}));
+    return {math::copysign(sq::value(p.t), x), dy};
   }
-  ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const { return (T(1) - y) * (T(1) + y); }
+  ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const {
+    return detail::squashing::mul_add(-y, y, T(1));
+  }
+};
+
+// hardsigmoid: f(x) = relu6(x + 3) / 6 = clamp(x/6 + 1/2, 0, 1). f'(x) = 1/6 strictly inside
+// (-3, 3), 0 at and beyond both kinks (PyTorch autograd). Exact up to the roundings of x + 3 and
+// /6 (<= 1 ulp). f(-inf) = 0, f(+inf) = 1. From y: f' = 1/6 for 0 < y < 1, else 0.
+// Courbariaux et al. 2015; PyTorch torch.nn.functional.hardsigmoid.
+// Measured max error: see docs/accuracy.md.
+template <class T>
+struct HardsigmoidOp : ActBase {
+  static constexpr bool kFromOutput = true;
+  static ActMeta meta() {
+    return {"relu6(x + 3) / 6",
+            "1/6 for -3 < x < 3, else 0 (0 at both kinks, PyTorch)",
+            "Courbariaux et al. 2015; PyTorch torch.nn.functional.hardsigmoid",
+            "",
+            0,
+            {},
+            {0, 1.0 / 6, 1.0 / 6, Saturation::hard, Saturation::hard, true, false}};
+  }
+  explicit HardsigmoidOp(const Params&) {}
+  ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
+  ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
+    if (x > T(-3) && x < T(3)) return {(x + T(3)) / T(6), T(1) / T(6)};
+    if (x <= T(-3)) return {T(0), T(0)};
+    if (x >= T(3)) return {T(1), T(0)};
+    return {x, x}; // NaN
+  }
+  ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const {
+    if (math::isnan(y)) return y;
+    return y > T(0) && y < T(1) ? T(1) / T(6) : T(0);
+  }
+};
+
+// sparse_sigmoid: f(x) = clip(x + 1, 0, 2) / 2 (JAX jax.nn.sparse_sigmoid; Martins & Astudillo
+// 2016, sparsemax). f'(x) = 1/2 strictly inside (-1, 1) and 0 at and beyond both kinks: the
+// PyTorch clamp/hardtanh convention used across actgrad (JAX's autodiff of clip would split the
+// gradient at a tie instead). Within 0.5 ulp (the rounding of x + 1; /2 is exact).
+// From y: f' = 1/2 for 0 < y < 1, else 0. Measured max error: see docs/accuracy.md.
+template <class T>
+struct SparseSigmoidOp : ActBase {
+  static constexpr bool kFromOutput = true;
+  static ActMeta meta() {
+    return {"clip(x + 1, 0, 2) / 2",
+            "1/2 for -1 < x < 1, else 0 (0 at both kinks)",
+            "Martins & Astudillo 2016; JAX jax.nn.sparse_sigmoid",
+            "",
+            0,
+            {},
+            {0, 0.5, 0.5, Saturation::hard, Saturation::hard, true, false}};
+  }
+  explicit SparseSigmoidOp(const Params&) {}
+  ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
+  ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
+    if (x > T(-1) && x < T(1)) return {(x + T(1)) * T(0.5), T(0.5)};
+    if (x <= T(-1)) return {T(0), T(0)};
+    if (x >= T(1)) return {T(1), T(0)};
+    return {x, x}; // NaN
+  }
+  ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const {
+    if (math::isnan(y)) return y;
+    return y > T(0) && y < T(1) ? T(0.5) : T(0);
+  }
+};
+
+// logsigmoid: f(x) = log(sigmoid(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|)), both terms
+// of the same sign (no cancellation, no overflow). f'(x) = sigmoid(-x) in (0, 1), from the
+// shared exp(-|x|). f(-inf) = -inf, f(+inf) = -0, f'(-inf) = 1, f'(+inf) = 0.
+// From y: f' = 1 - exp(y) = -expm1(y). PyTorch torch.nn.functional.logsigmoid.
+// Measured max error: see docs/accuracy.md.
+template <class T>
+struct LogsigmoidOp : ActBase {
+  static constexpr bool kFromOutput = true;
+  static ActMeta meta() {
+    return {"log(sigmoid(x)) = -softplus(-x)",
+            "sigmoid(-x)",
+            "PyTorch torch.nn.functional.logsigmoid",
+            "",
+            0,
+            {},
+            {0, 1, 0.5, Saturation::none, Saturation::soft, true, false}};
+  }
+  explicit LogsigmoidOp(const Params&) {}
+  ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
+  ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
+    namespace sq = detail::squashing;
+    const T e = sq::exp_k(-math::fabs(x));
+    const T y = (x < T(0) ? x : T(0)) - sq::log1p_k(e);
+    const sq::Pair<T> d = sq::fast_two_sum(T(1), e);
+    return {y, sq::value(x < T(0) ? sq::div(T(1), d) : sq::div(e, d))};
+  }
+  ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const { return -math::expm1(y); }
+};
+
+// softsign: f(x) = x / (1 + |x|); f'(x) = 1 / (1 + |x|)^2, in (0, 1]. Odd, smooth.
+// f' is formed as r*r with r = 1/(1 + |x|), so (1 + |x|)^2 never overflows; f(+-inf) = +-1,
+// f'(+-inf) = 0. From y: f' = (1 - |y|)^2. Turian et al. 2009; PyTorch
+// torch.nn.functional.softsign. Measured max error: see docs/accuracy.md.
+template <class T>
+struct SoftsignOp : ActBase {
+  static constexpr bool kFromOutput = true;
+  static ActMeta meta() {
+    return {"x / (1 + |x|)",
+            "1 / (1 + |x|)^2",
+            "Turian et al. 2009; PyTorch softsign",
+            "",
+            0,
+            {},
+            {0, 1, 1, Saturation::soft, Saturation::soft, true, true}};
+  }
+  explicit SoftsignOp(const Params&) {}
+  ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
+  ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
+    namespace sq = detail::squashing;
+    const T a = math::fabs(x);
+    if (a == math::inf<T>()) return {math::copysign(T(1), x), T(0)};
+    const sq::Pair<T> d = sq::two_sum(T(1), a); // 1 + |x| exactly
+    const sq::Pair<T> r = sq::div(T(1), d);
+    return {sq::value(sq::div(x, d)), sq::value(sq::mul(r, r))};
+  }
+  ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const {
+    const T m = T(1) - math::fabs(y);
+    return m * m;
+  }
+};
+
+// tanhshrink: f(x) = x - tanh(x); f'(x) = tanh(x)^2, in [0, 1). Odd, monotonic.
+// |x| < 1.5: f = x^3 / (x^2 + D) from Lambert's continued fraction for tanh (all terms positive,
+// so no cancellation where x and tanh(x) agree to many digits). Beyond: f = (|x| - 1) +
+// 2 sigmoid(-2|x|), a sum of non-negative terms with |x| - 1 exact up to |x| = 2. f' = t^2 from
+// the same double-word tanh. f(+-inf) = +-inf, f'(+-inf) = 1. Not offered from y (f' as a
+// function of y needs tanh^{-1} of y, which is ill-conditioned). PyTorch
+// torch.nn.functional.tanhshrink. Measured max error: see docs/accuracy.md.
+template <class T>
+struct TanhshrinkOp : ActBase {
+  static ActMeta meta() {
+    return {"x - tanh(x)",
+            "tanh(x)^2",
+            "PyTorch torch.nn.functional.tanhshrink",
+            "",
+            0,
+            {},
+            {0, 1, 0, Saturation::none, Saturation::none, true, true}};
+  }
+  explicit TanhshrinkOp(const Params&) {}
+  ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
+  ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
+    namespace sq = detail::squashing;
+    const T a = math::fabs(x);
+    sq::Pair<T> f, t;
+    if (a < T(sq::kTanhCfMax)) {
+      f = sq::tanhshrink_cf(a);
+      t = sq::fast_two_sum(a, -f.hi);
+      t.lo -= f.lo;
+    } else if (a == math::inf<T>()) {
+      return {x, T(1)};
+    } else {
+      const sq::TanhParts<T> p = sq::tanh_exp(a); // NaN lands here and propagates
+      f = sq::add(sq::two_sum(a, T(-1)), p.one_minus);
+      t = p.t;
+    }
+    return {math::copysign(sq::value(f), x), sq::value(sq::mul(t, t))};
+  }
 };
 
 } // namespace actgrad

@@ -1,0 +1,13 @@
+# Accuracy against the MPFR reference (test_accuracy), numerics checks (test_numerics), and the
+# accuracy_report tool that prints docs/accuracy.md's table (not a test).
+add_library(actgrad_reference STATIC ${CMAKE_CURRENT_LIST_DIR}/../reference.cpp)
+target_link_libraries(actgrad_reference PUBLIC actgrad::actgrad ${MPFR_LIBRARY} ${GMP_LIBRARY})
+target_include_directories(actgrad_reference PUBLIC ${PROJECT_SOURCE_DIR}/tests ${MPFR_INCLUDE_DIR})
+actgrad_warnings(actgrad_reference)
+
+actgrad_add_test(test_accuracy SOURCES test_accuracy.cpp LIBS actgrad_reference)
+actgrad_add_test(test_numerics SOURCES test_numerics.cpp LIBS actgrad_reference)
+
+add_executable(accuracy_report ${CMAKE_CURRENT_LIST_DIR}/../accuracy_report.cpp)
+target_link_libraries(accuracy_report PRIVATE actgrad_reference)
+actgrad_warnings(accuracy_report)
