@@ -121,7 +121,9 @@ void check_pointer(const Call& call, const char* name, const void* p) {
 
 void run_cuda(const Call& call) {
   if (!Device::cuda_available())
-    throw Error(where(call) + ": " + Device::automatic_reason(), Error::Kind::unavailable);
+    throw Error(where(call) + ": CUDA is not usable in this process (" +
+                    Device::automatic_reason() + "); use cpu views",
+                Error::Kind::unavailable);
   int count = 0;
   const cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess) cuda_fail(call, "cannot count CUDA devices", err);

@@ -318,6 +318,9 @@ TEST_F(CudaDevice, SizesAcrossBlockBoundaries) {
   }
 }
 
+// A few thousand elements, odd, so every head and tail is ragged.
+constexpr std::size_t kRaggedSize = 5003;
+
 // Every offset 0..3 elements for each of the three views of forward_with_derivative (same
 // misalignment: peeled head; different: scalar path), and mixed offsets for gated_backward.
 TEST_F(CudaDevice, MisalignedViews) {
@@ -325,20 +328,20 @@ TEST_F(CudaDevice, MisalignedViews) {
   for (int c = 0; c < 64; ++c) {
     const std::vector<int> offs = {c % 4, (c / 4) % 4, c / 16};
     const std::string where = "offsets " + ::testing::PrintToString(offs);
-    compare_with_cpu<float>(act, Op::fused, inputs_for<float>(act, Op::fused, 5003), offs, false,
-                            where);
-    compare_with_cpu<half_t>(act, Op::fused, inputs_for<half_t>(act, Op::fused, 5003), offs, false,
-                             where);
-    compare_with_cpu<double>(act, Op::fused, inputs_for<double>(act, Op::fused, 5003), offs, false,
-                             where);
+    compare_with_cpu<float>(act, Op::fused, inputs_for<float>(act, Op::fused, kRaggedSize), offs,
+                            false, where);
+    compare_with_cpu<half_t>(act, Op::fused, inputs_for<half_t>(act, Op::fused, kRaggedSize), offs,
+                             false, where);
+    compare_with_cpu<double>(act, Op::fused, inputs_for<double>(act, Op::fused, kRaggedSize), offs,
+                             false, where);
     if (HasFatalFailure()) return;
   }
   const Activation glu = Activation::parse("glu");
   for (const std::vector<int>& offs :
        {std::vector<int>{1, 1, 1, 1, 1}, {0, 1, 2, 3, 0}, {3, 3, 3, 3, 3}, {2, 0, 2, 0, 2}}) {
     compare_with_cpu<bfloat16_t>(glu, Op::gated_backward,
-                                 inputs_for<bfloat16_t>(glu, Op::gated_backward, 5003), offs, false,
-                                 "glu offsets " + ::testing::PrintToString(offs));
+                                 inputs_for<bfloat16_t>(glu, Op::gated_backward, kRaggedSize), offs,
+                                 false, "glu offsets " + ::testing::PrintToString(offs));
     if (HasFatalFailure()) return;
   }
 }
@@ -350,8 +353,9 @@ TEST_F(CudaDevice, InPlace) {
     for (Op op : ops_of(act)) {
       for (int offset : {0, 1}) {
         const std::vector<int> offs(std::size_t(inputs_of(op) + outputs_of(op)), offset);
-        compare_with_cpu<float>(act, op, inputs_for<float>(act, op, 3001), offs, true, "in place");
-        compare_with_cpu<half_t>(act, op, inputs_for<half_t>(act, op, 3001), offs, true,
+        compare_with_cpu<float>(act, op, inputs_for<float>(act, op, kRaggedSize), offs, true,
+                                "in place");
+        compare_with_cpu<half_t>(act, op, inputs_for<half_t>(act, op, kRaggedSize), offs, true,
                                  "in place");
         if (HasFatalFailure()) return;
       }

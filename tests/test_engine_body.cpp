@@ -38,7 +38,8 @@ using actgrad::detail::OpKind;
 const std::int64_t kSizes[] = {0, 1, 15, 16, 17, 127, 128, 129, 4095, 4096, 4097, 100003};
 // Above this size only a sample of the offset combinations runs (the rest is the same code).
 constexpr std::int64_t kAllOffsetsUpTo = 4097;
-// Pointer offsets 0..3 elements: every residue mod 16 bytes for f32, and both for f64.
+// Pointer offsets 0..3 elements: every residue mod 16 bytes for f32 (and both for f64), half
+// of them for the 8-element f16/bf16 vectors.
 constexpr int kOffsets = 4;
 // Untouched cells kept on each side of every view: more than the widest vector (8 x 16-bit).
 constexpr std::int64_t kGuard = 16;
@@ -82,13 +83,19 @@ EwArgs<S> drive(const E& e, const Call& call, const LaunchConfig& cfg) {
   return a;
 }
 
-// One view's memory: n elements at `offset` elements past a 64-byte boundary, guarded both sides.
+// Base alignment of every test allocation: a cache line, a multiple of the 16-byte vector, so
+// offsets alone set each view's misalignment.
+constexpr std::size_t kBaseAlign = 64;
+
+// One view's memory: n elements at `offset` elements past a kBaseAlign boundary, guarded both
+// sides.
 template <class S>
 class Guarded {
 public:
   explicit Guarded(std::int64_t capacity)
       : cells_(2 * kGuard + kOffsets + capacity),
-        mem_(static_cast<S*>(std::aligned_alloc(64, round_up(cells_ * sizeof(S)))), std::free) {}
+        mem_(static_cast<S*>(std::aligned_alloc(kBaseAlign, round_up(cells_ * sizeof(S)))),
+             std::free) {}
   // Fills the view and its guards with kFill and places an n-element view at `offset`.
   S* place(std::int64_t n, int offset) {
     n_ = n;
@@ -108,7 +115,9 @@ public:
   }
 
 private:
-  static std::size_t round_up(std::size_t b) { return (b + 63) / 64 * 64; }
+  static std::size_t round_up(std::size_t b) {
+    return (b + kBaseAlign - 1) / kBaseAlign * kBaseAlign; // aligned_alloc wants a multiple
+  }
   std::int64_t used() const { return 2 * kGuard + offset_ + n_; }
   std::int64_t cells_;
   std::unique_ptr<S, void (*)(void*)> mem_;
@@ -200,8 +209,9 @@ struct ProbeOp {
   }
 };
 
-// Input j at index i: small integers, exact in S, with a period long enough to catch misrouted
-// indices (2^20 for f32/f64; 16-bit types keep 1 + 3 inputs + 2 below their 2^11 / 2^8 limit).
+// Input j at index i: small integers with a period long enough to catch misrouted indices:
+// 2^20 for f32/f64; 512 for f16 and 64 for bf16, so that the largest result, 1 + 3 inputs + 2,
+// stays below 2^11 and 2^8, beyond which those types no longer hold every integer.
 template <class S>
 double probe_input(int j, std::int64_t i) {
   const std::int64_t period = sizeof(S) >= 4                   ? (1 << 20)

@@ -1,4 +1,5 @@
-// Shared pieces of every activation functor: result records and the defaults a functor may override.
+// Shared pieces of every activation functor: result records and the defaults a functor may
+// override.
 //
 // A unary functor `XOp<T>` (T = float or double, the compute type) provides
 //   T forward(T x) const;                      f(x)

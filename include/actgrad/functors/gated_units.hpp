@@ -32,7 +32,7 @@ struct HasParts<G, T, std::void_t<decltype(std::declval<const G&>().parts(std::d
 // infinite gate, or a scaled product beyond the range) the plain product gives the limit or NaN.
 template <class T>
 ACTGRAD_HOST_DEVICE T times(squashing::Pair<T> p, T unscale, T b) {
-  if (!(math::fabs(p.hi * b) < math::inf<T>())) return (p.hi * unscale) * b;
+  if (!(math::fabs(p.hi * b) < math::inf<T>())) return (squashing::value(p) * unscale) * b;
   return squashing::value(squashing::mul(p, b)) * unscale;
 }
 

@@ -43,6 +43,10 @@ template <class T>
 constexpr T kSplit = sizeof(T) == sizeof(float) ? T(4097) : T(134217729);
 template <class T>
 constexpr T kSplitMax = sizeof(T) == sizeof(float) ? T(0x1p115) : T(0x1p995);
+// Power of two for rescaling a huge operand before splitting: 2^64 brings any finite float or
+// double below kSplitMax and keeps it far above the subnormals.
+template <class T>
+constexpr T kSplitRescale = T(0x1p64);
 
 // a + b = s + e exactly (Knuth's TwoSum, any magnitudes). Finite inputs only.
 template <class T>
@@ -66,7 +70,16 @@ ACTGRAD_HOST_DEVICE Pair<T> two_prod(T a, T b) {
   if constexpr (kHardwareFma) {
     return {p, fma(a, b, -p)};
   } else {
-    if (!(math::fabs(a) < kSplitMax<T> && math::fabs(b) < kSplitMax<T>)) return {p, T(0)};
+    if (!(math::fabs(a) < kSplitMax<T> && math::fabs(b) < kSplitMax<T>)) {
+      // One huge operand (a gate times b ~ 2^996): split a copy scaled by 2^-64, which is
+      // exact and keeps both operands normal, then scale the error term back.
+      const T down = T(1) / kSplitRescale<T>;
+      const bool big_a = !(math::fabs(a) < kSplitMax<T>);
+      const T as = big_a ? a * down : a, bs = big_a ? b : b * down;
+      if (!(math::fabs(as) < kSplitMax<T> && math::fabs(bs) < kSplitMax<T>)) return {p, T(0)};
+      const Pair<T> q = two_prod(as, bs);
+      return {p, q.lo * kSplitRescale<T>};
+    }
     const T ca = kSplit<T> * a, cb = kSplit<T> * b;
     const T ah = ca - (ca - a), bh = cb - (cb - b);
     const T al = a - ah, bl = b - bh;
