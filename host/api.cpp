@@ -138,11 +138,15 @@ void run(const char* fn, OpKind op, const Activation& act, std::initializer_list
   call.device = first.device;
   call.opt = opt;
   int ni = 0, no = 0;
+  call.fn = fn;
   for (const Arg& a : args) {
-    if (a.output)
+    if (a.output) {
+      call.out_names[no] = a.name;
       call.out[no++] = const_cast<void*>(a.data);
-    else
+    } else {
+      call.in_names[ni] = a.name;
       call.in[ni++] = a.data;
+    }
   }
   if (call.n == 0) return;
   if (call.device.kind == DeviceKind::cuda)

@@ -11,9 +11,12 @@ namespace detail {
 
 struct Call {
   OpKind op;
+  const char* fn = ""; // public function name, for messages
   const Activation* act;
   const void* in[3] = {nullptr, nullptr, nullptr};
   void* out[3] = {nullptr, nullptr, nullptr};
+  const char* in_names[3] = {"", "", ""}; // argument names, as the public function calls them
+  const char* out_names[3] = {"", "", ""};
   std::int64_t n = 0;
   DType dtype = DType::f32;
   Device device;

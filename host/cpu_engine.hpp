@@ -147,50 +147,9 @@ void cpu_loop(const E& e, const Call& call) {
 // Runs call.op for the call's activation on storage type S.
 template <class S>
 void run_cpu_typed(const Call& call) {
-  visit_activation(call.act->id(), [&](auto tag) {
-    using Tag = decltype(tag);
-    using C = compute_t<S, Tag::template op>;
-    using Fn = typename Tag::template op<C>;
-    const Fn fn(call.act->params());
-    if constexpr (Tag::kind == Kind::unary) {
-      switch (call.op) {
-      case OpKind::forward:
-        return cpu_loop<S, C>(ElementOp<OpKind::forward, Fn>{{}, fn}, call);
-      case OpKind::fused:
-        return cpu_loop<S, C>(ElementOp<OpKind::fused, Fn>{{}, fn}, call);
-      case OpKind::backward:
-        return cpu_loop<S, C>(ElementOp<OpKind::backward, Fn>{{}, fn}, call);
-      case OpKind::from_output:
-      case OpKind::backward_from_output:
-        if constexpr (Fn::kFromOutput) {
-          if (call.op == OpKind::from_output)
-            return cpu_loop<S, C>(ElementOp<OpKind::from_output, Fn>{{}, fn}, call);
-          return cpu_loop<S, C>(ElementOp<OpKind::backward_from_output, Fn>{{}, fn}, call);
-        }
-        break;
-      case OpKind::gated_forward:
-      case OpKind::gated_fused:
-      case OpKind::gated_backward:
-        break;
-      }
-    } else {
-      switch (call.op) {
-      case OpKind::gated_forward:
-        return cpu_loop<S, C>(ElementOp<OpKind::gated_forward, Fn>{{}, fn}, call);
-      case OpKind::gated_fused:
-        return cpu_loop<S, C>(ElementOp<OpKind::gated_fused, Fn>{{}, fn}, call);
-      case OpKind::gated_backward:
-        return cpu_loop<S, C>(ElementOp<OpKind::gated_backward, Fn>{{}, fn}, call);
-      case OpKind::forward:
-      case OpKind::fused:
-      case OpKind::backward:
-      case OpKind::from_output:
-      case OpKind::backward_from_output:
-        break;
-      }
-    }
-    throw Error("actgrad: internal error: operation does not match the activation kind",
-                Error::Kind::runtime);
+  visit_element_op<S>(call, [&](const auto& e, auto c) {
+    using C = typename decltype(c)::type;
+    cpu_loop<S, C>(e, call);
   });
 }
 

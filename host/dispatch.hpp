@@ -4,9 +4,11 @@
 #include <type_traits>
 
 #include "actgrad/activation.hpp"
+#include "actgrad/detail/element_ops.hpp"
 #include "actgrad/dtype.hpp"
 #include "actgrad/error.hpp"
 #include "actgrad/functors.hpp"
+#include "call.hpp"
 
 namespace actgrad {
 namespace detail {
@@ -44,6 +46,64 @@ decltype(auto) visit_activation(ActId id, F&& f) {
 template <class S, template <class> class Op>
 using compute_t =
     std::conditional_t<std::is_same<S, float>::value, double, typename Storage<S>::compute>;
+
+template <class T>
+struct TypeTag {
+  using type = T;
+};
+
+// Calls f(ElementOp<call.op, Functor<C>>, TypeTag<C>) for the call's activation and op, with C the
+// compute type of storage S. Activation dispatch is visit_activation's; this adds the op.
+// Ops that do not apply to the activation's kind throw (api.cpp rejects them first).
+template <class S, class F>
+void visit_element_op(const Call& call, F&& f) {
+  visit_activation(call.act->id(), [&](auto tag) {
+    using Tag = decltype(tag);
+    using C = compute_t<S, Tag::template op>;
+    using Fn = typename Tag::template op<C>;
+    const Fn fn(call.act->params());
+    const TypeTag<C> c;
+    if constexpr (Tag::kind == Kind::unary) {
+      switch (call.op) {
+      case OpKind::forward:
+        return f(ElementOp<OpKind::forward, Fn>{{}, fn}, c);
+      case OpKind::fused:
+        return f(ElementOp<OpKind::fused, Fn>{{}, fn}, c);
+      case OpKind::backward:
+        return f(ElementOp<OpKind::backward, Fn>{{}, fn}, c);
+      case OpKind::from_output:
+      case OpKind::backward_from_output:
+        if constexpr (Fn::kFromOutput) {
+          if (call.op == OpKind::from_output)
+            return f(ElementOp<OpKind::from_output, Fn>{{}, fn}, c);
+          return f(ElementOp<OpKind::backward_from_output, Fn>{{}, fn}, c);
+        }
+        break;
+      case OpKind::gated_forward:
+      case OpKind::gated_fused:
+      case OpKind::gated_backward:
+        break;
+      }
+    } else {
+      switch (call.op) {
+      case OpKind::gated_forward:
+        return f(ElementOp<OpKind::gated_forward, Fn>{{}, fn}, c);
+      case OpKind::gated_fused:
+        return f(ElementOp<OpKind::gated_fused, Fn>{{}, fn}, c);
+      case OpKind::gated_backward:
+        return f(ElementOp<OpKind::gated_backward, Fn>{{}, fn}, c);
+      case OpKind::forward:
+      case OpKind::fused:
+      case OpKind::backward:
+      case OpKind::from_output:
+      case OpKind::backward_from_output:
+        break;
+      }
+    }
+    throw Error("actgrad: internal error: operation does not match the activation kind",
+                Error::Kind::runtime);
+  });
+}
 
 } // namespace detail
 } // namespace actgrad

@@ -37,7 +37,7 @@ void launch_elementwise(const E& e, const Call& call, const LaunchConfig& cfg) {
       <<<unsigned(blocks), kBlockThreads, 0, static_cast<cudaStream_t>(cfg.stream)>>>(e, a);
   const cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess)
-    throw Error(std::string("actgrad: ") + op_function_name(call.op) +
+    throw Error(std::string("actgrad: ") + call.fn +
                     " on cuda:" + std::to_string(call.device.index) + " (" + call.act->to_string() +
                     ", " + dtype_name(call.dtype) + ", n=" + std::to_string(call.n) +
                     "): kernel launch failed: " + cudaGetErrorString(err),

@@ -15,36 +15,8 @@ namespace actgrad {
 namespace detail {
 namespace {
 
-// Argument names of each op, in the order Call stores them (as api.cpp names them).
-struct ArgNames {
-  const char* in[kMaxStreams];
-  const char* out[kMaxStreams];
-};
-ArgNames arg_names(OpKind op) {
-  switch (op) {
-  case OpKind::forward:
-    return {{"x"}, {"y"}};
-  case OpKind::fused:
-    return {{"x"}, {"y", "dydx"}};
-  case OpKind::backward:
-    return {{"x", "grad_out"}, {"grad_in"}};
-  case OpKind::from_output:
-    return {{"y"}, {"dydx"}};
-  case OpKind::backward_from_output:
-    return {{"y", "grad_out"}, {"grad_in"}};
-  case OpKind::gated_forward:
-    return {{"a", "b"}, {"out"}};
-  case OpKind::gated_fused:
-    return {{"a", "b"}, {"out", "dfda", "dfdb"}};
-  case OpKind::gated_backward:
-    return {{"a", "b", "grad_out"}, {"grad_a", "grad_b"}};
-  }
-  return {};
-}
-
 std::string where(const Call& call) {
-  return std::string("actgrad::") + op_function_name(call.op) +
-         " on cuda:" + std::to_string(call.device.index);
+  return std::string("actgrad::") + call.fn + " on cuda:" + std::to_string(call.device.index);
 }
 
 [[noreturn]] void cuda_fail(const Call& call, const char* what, cudaError_t err) {
@@ -130,10 +102,9 @@ void run_cuda(const Call& call) {
   if (call.device.index < 0 || call.device.index >= count)
     throw Error(where(call) + ": no such device; " + std::to_string(count) +
                 " CUDA device(s), cuda:0 to cuda:" + std::to_string(count - 1));
-  const ArgNames names = arg_names(call.op);
   for (int k = 0; k < kMaxStreams; ++k) {
-    if (call.in[k]) check_pointer(call, names.in[k], call.in[k]);
-    if (call.out[k]) check_pointer(call, names.out[k], call.out[k]);
+    if (call.in[k]) check_pointer(call, call.in_names[k], call.in[k]);
+    if (call.out[k]) check_pointer(call, call.out_names[k], call.out[k]);
   }
   const DeviceScope scope(call);
   LaunchConfig cfg = device_config(call);

@@ -427,8 +427,8 @@ void check_catalogue_values() {
     for (OpKind op : ops_of(act)) {
       const int ni = arity_in(op), no = arity_out(op);
       for (std::int64_t n : sizes) {
-        const std::string what = std::string(act.name()) + " " +
-                                 actgrad::detail::op_function_name(op) + " " +
+        const std::string what = std::string(act.name()) + " " + "op " +
+                                 std::to_string(static_cast<int>(op)) + " " +
                                  actgrad::dtype_name(kDt) + " n=" + std::to_string(n);
         std::vector<std::vector<S>> x;
         for (int k = 0; k < ni; ++k) x.push_back(value_inputs<S>(n, unsigned(17 * k + 1)));
