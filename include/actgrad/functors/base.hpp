@@ -44,9 +44,6 @@ struct ActMeta {
 struct ActBase {
   // f' is available as a function of y (the functor then defines derivative_from_output).
   static constexpr bool kFromOutput = false;
-  // Compute f32 inputs in double: for functions whose float evaluation cannot meet the f32
-  // accuracy goal because they are ill-conditioned in an intermediate (documented per functor).
-  static constexpr bool kWideMath = false;
   // Cross-parameter checks (ranges of single parameters are in ParamSpec). nullptr when valid.
   static const char* validate(const Params&) { return nullptr; }
   // Whether derivative_from_output is well defined at these parameters.

@@ -1,8 +1,8 @@
 // Gated linear units: out = act(a) * b with da = b act'(a), db = act(a) (SPEC §2).
 //
 // Accuracy: out and da are act(a) and act'(a) times b with one more rounding, so they carry the
-// gate's error plus 0.5 ulp; db is the gate value itself. A gate with kWideMath runs its unit in
-// double for f32 too, and then the product is exact before the final rounding.
+// gate's error plus 0.5 ulp; db is the gate value itself. f32 units run in double (like every
+// f32 computation, host/dispatch.hpp), so the product adds almost nothing before the rounding.
 // NaN in a or b gives NaN in all three outputs; 0 * inf (a gate at exactly 0 times b = inf) is
 // NaN, as the product has no limit. Measured max error: see docs/accuracy.md.
 #pragma once
@@ -42,7 +42,6 @@ ACTGRAD_HOST_DEVICE T times(squashing::Pair<T> p, T unscale, T b) {
 // Generic act(a) * b over a unary gate functor; the gate's parameters are the unit's parameters.
 template <template <class> class Gate, class T>
 struct GatedOp : ActBase {
-  static constexpr bool kWideMath = Gate<T>::kWideMath;
   Gate<T> gate;
   explicit GatedOp(const Params& p) : gate(p) {}
   static const char* validate(const Params& p) { return Gate<double>::validate(p); }
@@ -92,8 +91,8 @@ struct RegluOp : GatedOp<ReluOp, T> {
   static ActMeta meta() { return GatedOp<ReluOp, T>::gated_meta("relu(a) * b", "Shazeer 2020"); }
 };
 
-// geglu: gelu(a) * b with the erf gelu (GeluOp: kWideMath, so f32 runs in double). Shazeer 2020,
-// "GLU Variants Improve Transformer", https://arxiv.org/abs/2002.05202.
+// geglu: gelu(a) * b with the erf gelu (GeluOp, which evaluates 16-bit and f32 inputs in double).
+// Shazeer 2020, "GLU Variants Improve Transformer", https://arxiv.org/abs/2002.05202.
 template <class T>
 struct GegluOp : GatedOp<GeluOp, T> {
   using GatedOp<GeluOp, T>::GatedOp;
