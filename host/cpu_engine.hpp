@@ -71,6 +71,10 @@ ACTGRAD_ALWAYS_INLINE void cpu_block(const E& e, const BlockPtrs<S>& p) {
   S* const o2 = p.out[kOut > 2 ? 2 : 0];
   using St = Storage<S>;
   using Out = typename St::compute;
+  // A local copy of the op: its parameters are then known to be loadable under any condition,
+  // so GCC can if-convert selects such as `x > 0 ? 1 : slope` (it will not speculate a load
+  // through the reference).
+  const E op = e;
   ACTGRAD_IVDEP
   for (int i = 0; i < kCpuBlock; ++i) {
     C a[kIn];
@@ -78,7 +82,7 @@ ACTGRAD_ALWAYS_INLINE void cpu_block(const E& e, const BlockPtrs<S>& p) {
     a[0] = C(St::load(i0[i]));
     if constexpr (kIn > 1) a[1] = C(St::load(i1[i]));
     if constexpr (kIn > 2) a[2] = C(St::load(i2[i]));
-    e(a, r);
+    op(a, r);
     o0[i] = St::store(static_cast<Out>(r[0]));
     if constexpr (kOut > 1) o1[i] = St::store(static_cast<Out>(r[1]));
     if constexpr (kOut > 2) o2[i] = St::store(static_cast<Out>(r[2]));

@@ -62,7 +62,11 @@ struct OpArity<OpKind::gated_backward> {
 // PyTorch, and NaN in g or f' propagates. `finite` is x - x: 0 exactly when x is finite.
 template <class C>
 ACTGRAD_HOST_DEVICE C scale_gradient(C g, C d, C finite) {
-  return g == C(0) && d == d && finite == C(0) ? C(0) : g * d;
+  // Nested selects on double compares (no && of bools): GCC vectorises these.
+  const C prod = g * d;
+  const C kept = d == d ? C(0) : prod;           // NaN f' stays NaN
+  const C zeroed = finite == C(0) ? kept : prod; // infinite x keeps 0 * inf
+  return g == C(0) ? zeroed : prod;
 }
 
 // ElementOp<K, Fn>: holds the functor, applies op K to one element.
