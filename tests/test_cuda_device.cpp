@@ -18,8 +18,12 @@
 #include <gtest/gtest.h>
 
 #include "actgrad/actgrad.hpp"
+#include "storage_compare.hpp"
 
 namespace {
+
+using actgrad_test::agrees_with_cpu;
+using actgrad_test::to_double;
 
 using actgrad::Activation;
 using actgrad::bfloat16_t;
@@ -113,41 +117,12 @@ void call(Op op, const Activation& act, const std::vector<ConstTensorView>& x,
 }
 
 template <class S>
-double to_double(S v) {
-  return double(Storage<S>::load(v));
-}
-template <class S>
 S to_storage(double v) {
   return Storage<S>::store(typename Storage<S>::compute(v));
 }
 template <class S>
 DType dtype_of() {
   return Storage<S>::dtype;
-}
-
-// GPU vs CPU tolerance in ulps of the storage type. SPEC §3 puts each path within 2 ulp (value)
-// and 4 ulp (derivative) of the correctly rounded result for f32/f64, so they are within
-// 2 x 4 = 8 of each other; f16/bf16 are within 1 ulp each, so 2 apart. Near a zero of the formula
-// the bound is absolute: that many ulps of the magnitude of its terms, prod max(1, |input|).
-template <class S>
-double ulps_allowed() {
-  return sizeof(S) >= 4 ? 8 : 2;
-}
-template <class S>
-double storage_epsilon() {
-  return std::is_same<S, double>::value   ? 0x1p-52
-         : std::is_same<S, float>::value  ? 0x1p-23
-         : std::is_same<S, half_t>::value ? 0x1p-10
-                                          : 0x1p-7; // bf16
-}
-template <class S>
-bool close(S gpu, S cpu, double term_scale) {
-  const double g = to_double(gpu), c = to_double(cpu);
-  if (std::isnan(g) || std::isnan(c)) return std::isnan(g) && std::isnan(c);
-  if (g == c) return true;
-  if (std::isinf(g) || std::isinf(c)) return false;
-  return std::fabs(g - c) <=
-         ulps_allowed<S>() * storage_epsilon<S>() * std::max(std::fabs(c), term_scale);
 }
 
 // A few thousand inputs: specials (zeros, infinities, NaN, subnormals, huge, kinks), uniform
@@ -258,7 +233,7 @@ void compare_with_cpu(const Activation& act, Op op, const std::vector<std::vecto
       for (int j = 0; j < ni; ++j)
         scale *= std::max(1.0, std::fabs(to_double(x[std::size_t(j)][std::size_t(i)])));
       const S g = got[std::size_t(i)], c = want[std::size_t(k)][std::size_t(i)];
-      ASSERT_TRUE(close(g, c, scale))
+      ASSERT_TRUE(agrees_with_cpu(g, c, scale))
           << where << ": " << act.to_string() << " " << op_name(op) << " "
           << actgrad::dtype_name(dt) << " out" << k << "[" << i << "] gpu " << to_double(g)
           << " cpu " << to_double(c) << " for input " << to_double(x[0][std::size_t(i)]);
@@ -391,7 +366,8 @@ TEST_F(CudaDevice, MoreThan2Pow31ElementsF16) {
               cudaSuccess);
     if (start == 0) {
       first = got[0];
-      ASSERT_TRUE(close(first, cpu, 1.0)) << to_double(first) << " vs cpu " << to_double(cpu);
+      ASSERT_TRUE(agrees_with_cpu(first, cpu, 1.0))
+          << to_double(first) << " vs cpu " << to_double(cpu);
     }
     for (std::int64_t i = 0; i < kWindow; ++i)
       ASSERT_EQ(got[std::size_t(i)].bits, first.bits) << "element " << start + i;

@@ -18,9 +18,13 @@
 #include <gtest/gtest.h>
 
 #include "actgrad/actgrad.hpp"
+#include "storage_compare.hpp"
 #include "elementwise_body.hpp"
 
 namespace {
+
+using actgrad_test::agrees_with_cpu;
+using actgrad_test::to_double;
 
 using actgrad::Activation;
 using actgrad::bfloat16_t;
@@ -56,10 +60,6 @@ using Compute = typename Storage<S>::compute;
 template <class S>
 S to_storage(double v) {
   return Storage<S>::store(Compute<S>(v));
-}
-template <class S>
-double to_double(S v) {
-  return double(Storage<S>::load(v));
 }
 template <class S>
 bool same_bits(const S& a, const S& b) {
@@ -360,34 +360,9 @@ void cpu_call(OpKind op, const Activation& act, const std::vector<const void*>& 
   }
 }
 
-// Agreement of the body with the CPU path. They are the same functors in the same compute type,
-// but the CPU loop calls libmvec's vector math (host/simd_math.hpp) and may contract into FMAs,
-// so results can differ by a few ulps of the compute type. Bound: what SPEC §3 allows each path
-// against the correctly rounded result, twice: f32/f64 2 x 4 ulp (derivative budget), f16/bf16
-// 2 x 1 ulp. Near a zero of the formula (e.g. tanh' from (1 - t)(1 + t)) the bound is that many
-// ulps of the magnitude of its terms, taken as prod max(1, |input|). A body routed to the wrong
-// index, functor, op or compute type misses this by far.
-constexpr double kCpuUlps = 8;
-constexpr double kCpuUlps16 = 2;
-
-template <class S>
-double storage_epsilon() {
-  return std::is_same<S, double>::value   ? 0x1p-52
-         : std::is_same<S, float>::value  ? 0x1p-23
-         : std::is_same<S, half_t>::value ? 0x1p-10
-                                          : 0x1p-7; // bf16
-}
-
-template <class S>
-bool close_to_cpu(S body, S cpu, double term_scale) {
-  const double b = to_double(body), c = to_double(cpu);
-  if (std::isnan(b) || std::isnan(c)) return std::isnan(b) && std::isnan(c);
-  if (b == c) return true;
-  if (std::isinf(b) || std::isinf(c)) return false;
-  const double tol = (sizeof(S) >= 4 ? kCpuUlps : kCpuUlps16) * storage_epsilon<S>() *
-                     std::max(std::fabs(c), term_scale);
-  return std::fabs(b - c) <= tol;
-}
+// Agreement of the body with the CPU path (tests/storage_compare.hpp): the same functors in the
+// same compute type, but the CPU loop calls libmvec's vector math, so results can differ by a
+// few ulps. A body routed to the wrong index, functor, op or compute type misses this by far.
 
 // Runs the body for one op over views at `offs` (in place: first output on the first input).
 template <class S>
@@ -464,7 +439,7 @@ void check_catalogue_values() {
           for (int k = 0; k < no; ++k) {
             const S b = ref[std::size_t(k)][std::size_t(i)],
                     c = cpu[std::size_t(k)][std::size_t(i)];
-            ASSERT_TRUE(close_to_cpu(b, c, scale))
+            ASSERT_TRUE(agrees_with_cpu(b, c, scale))
                 << what << " out" << k << "[" << i << "]: body " << to_double(b) << ", cpu "
                 << to_double(c) << " (input " << to_double(x[0][std::size_t(i)]) << ")";
           }
