@@ -5,4 +5,5 @@
 #include "actgrad/api.hpp"
 #include "actgrad/buffer.hpp"
 #include "actgrad/error.hpp"
+#include "actgrad/scalar.hpp"
 #include "actgrad/tensor.hpp"
