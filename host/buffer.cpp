@@ -26,9 +26,50 @@ void require_cuda(const char* what) {
   if (!Device::cuda_available())
     throw Error(std::string(what) + ": " + Device::automatic_reason(), Error::Kind::unavailable);
 }
+
+// Names the size asked for and what is free; nothing was allocated, so nothing leaks.
+[[noreturn]] void allocation_failed(cudaError_t err, std::int64_t b, Device device) {
+  cudaGetLastError();
+  std::size_t free_b = 0, total_b = 0;
+  cudaMemGetInfo(&free_b, &total_b);
+  cudaGetLastError();
+  throw Error("Buffer: cannot allocate " + bytes_text(b) + " on " + device.describe() + " (" +
+                  cudaGetErrorString(err) + "; " + bytes_text(std::int64_t(free_b)) + " free of " +
+                  bytes_text(std::int64_t(total_b)) + ")",
+              Error::Kind::runtime);
+}
 #endif
 
 } // namespace
+
+Buffer Buffer::device_async(DType dtype, std::int64_t n, void* stream, int device_index) {
+  if (n < 0) throw Error("Buffer::device_async: size must be >= 0; got " + std::to_string(n));
+  if (n > std::numeric_limits<std::int64_t>::max() / 8)
+    throw Error("Buffer::device_async: size " + std::to_string(n) + " is too large to address");
+  Buffer buf;
+  buf.n_ = n;
+  buf.dtype_ = dtype;
+  buf.device_ = Device::cuda(device_index);
+  buf.async_ = true;
+  buf.stream_ = stream;
+#if ACTGRAD_WITH_CUDA
+  require_cuda("Buffer::device_async");
+  const std::int64_t b = buf.bytes();
+  if (b == 0) return buf;
+  cudaSetDevice(device_index);
+  const cudaError_t err =
+      cudaMallocAsync(&buf.data_, static_cast<std::size_t>(b), static_cast<cudaStream_t>(stream));
+  if (err != cudaSuccess) {
+    buf.data_ = nullptr;
+    allocation_failed(err, b, buf.device_);
+  }
+  return buf;
+#else
+  throw Error("Buffer::device_async: device memory needs CUDA; actgrad was built without CUDA "
+              "support",
+              Error::Kind::unavailable);
+#endif
+}
 
 Buffer::Buffer(DType dtype, std::int64_t n, Device device, bool pinned)
     : n_(n), dtype_(dtype), device_(device), pinned_(pinned) {
@@ -48,13 +89,8 @@ Buffer::Buffer(DType dtype, std::int64_t n, Device device, bool pinned)
       err = cudaMallocHost(&data_, static_cast<std::size_t>(b));
     }
     if (err != cudaSuccess) {
-      cudaGetLastError();
-      std::size_t free_b = 0, total_b = 0;
-      cudaMemGetInfo(&free_b, &total_b);
       data_ = nullptr;
-      throw Error("Buffer: cannot allocate " + bytes_text(b) + " on " + device.describe() + " (" +
-                      cudaGetErrorString(err) + "; " + bytes_text(std::int64_t(free_b)) + " free)",
-                  Error::Kind::runtime);
+      allocation_failed(err, b, device);
     }
     return;
 #else
@@ -74,7 +110,9 @@ Buffer::Buffer(DType dtype, std::int64_t n, Device device, bool pinned)
 void Buffer::release() noexcept {
   if (!data_) return;
 #if ACTGRAD_WITH_CUDA
-  if (device_.kind == DeviceKind::cuda) {
+  if (async_) {
+    cudaFreeAsync(data_, static_cast<cudaStream_t>(stream_));
+  } else if (device_.kind == DeviceKind::cuda) {
     cudaFree(data_);
   } else if (pinned_) {
     cudaFreeHost(data_);
@@ -91,7 +129,7 @@ Buffer::~Buffer() { release(); }
 
 Buffer::Buffer(Buffer&& o) noexcept
     : data_(std::exchange(o.data_, nullptr)), n_(std::exchange(o.n_, 0)), dtype_(o.dtype_),
-      device_(o.device_), pinned_(o.pinned_) {}
+      device_(o.device_), pinned_(o.pinned_), async_(o.async_), stream_(o.stream_) {}
 
 Buffer& Buffer::operator=(Buffer&& o) noexcept {
   if (this != &o) {
@@ -101,21 +139,34 @@ Buffer& Buffer::operator=(Buffer&& o) noexcept {
     dtype_ = o.dtype_;
     device_ = o.device_;
     pinned_ = o.pinned_;
+    async_ = o.async_;
+    stream_ = o.stream_;
   }
   return *this;
 }
 
-void copy(ConstTensorView src, TensorView dst) {
+namespace {
+
+// Checks a copy's views; returns the byte count (0: nothing to do).
+std::size_t copy_bytes(const char* fn, ConstTensorView src, TensorView dst) {
+  const std::string f(fn);
   if (src.n != dst.n)
-    throw Error("copy: 'dst' has " + std::to_string(dst.n) + " elements but 'src' has " +
+    throw Error(f + ": 'dst' has " + std::to_string(dst.n) + " elements but 'src' has " +
                 std::to_string(src.n) + "; sizes must match");
   if (src.dtype != dst.dtype)
-    throw Error(std::string("copy: 'dst' is ") + dtype_name(dst.dtype) + " but 'src' is " +
+    throw Error(f + ": 'dst' is " + dtype_name(dst.dtype) + " but 'src' is " +
                 dtype_name(src.dtype) + "; dtypes must match");
-  if (src.n < 0) throw Error("copy: size must be >= 0");
+  if (src.n < 0) throw Error(f + ": size must be >= 0");
   const std::size_t b = static_cast<std::size_t>(src.n) * dtype_size(src.dtype);
+  if (b > 0 && (!src.data || !dst.data)) throw Error(f + ": null data with n > 0");
+  return b;
+}
+
+} // namespace
+
+void copy(ConstTensorView src, TensorView dst) {
+  const std::size_t b = copy_bytes("copy", src, dst);
   if (b == 0) return;
-  if ((!src.data || !dst.data)) throw Error("copy: null data with n > 0");
   if (src.device.kind == DeviceKind::cpu && dst.device.kind == DeviceKind::cpu) {
     std::memmove(dst.data, src.data, b);
     return;
@@ -128,6 +179,34 @@ void copy(ConstTensorView src, TensorView dst) {
                 Error::Kind::runtime);
 #else
   throw Error("copy: device memory needs CUDA; actgrad was built without CUDA support",
+              Error::Kind::unavailable);
+#endif
+}
+
+void copy_async(ConstTensorView src, TensorView dst, void* stream) {
+  const std::size_t b = copy_bytes("copy_async", src, dst);
+  if (b == 0) return;
+#if ACTGRAD_WITH_CUDA
+  if (src.device.kind == DeviceKind::cpu && dst.device.kind == DeviceKind::cpu &&
+      !Device::cuda_available()) {
+    std::memmove(dst.data, src.data, b);
+    return;
+  }
+  require_cuda("copy_async");
+  const cudaError_t err =
+      cudaMemcpyAsync(dst.data, src.data, b, cudaMemcpyDefault, static_cast<cudaStream_t>(stream));
+  if (err != cudaSuccess) {
+    cudaGetLastError();
+    throw Error(std::string("copy_async: cudaMemcpyAsync failed: ") + cudaGetErrorString(err),
+                Error::Kind::runtime);
+  }
+#else
+  (void)stream;
+  if (src.device.kind == DeviceKind::cpu && dst.device.kind == DeviceKind::cpu) {
+    std::memmove(dst.data, src.data, b);
+    return;
+  }
+  throw Error("copy_async: device memory needs CUDA; actgrad was built without CUDA support",
               Error::Kind::unavailable);
 #endif
 }

@@ -1,6 +1,8 @@
-// Device detection: whether CUDA is usable, automatic selection with its reason, descriptions.
+// Device detection: whether CUDA is usable, automatic selection with its reason, descriptions,
+// synchronisation.
 #include <string>
 
+#include "actgrad/error.hpp"
 #include "actgrad/tensor.hpp"
 
 #if ACTGRAD_WITH_CUDA
@@ -62,6 +64,28 @@ std::string Device::describe() const {
   }
 #endif
   return s;
+}
+
+void Device::synchronize(void* stream) const {
+  if (kind == DeviceKind::cpu) return;
+#if ACTGRAD_WITH_CUDA
+  if (!probe().usable)
+    throw Error("Device::synchronize on " + describe() + ": " + probe().reason,
+                Error::Kind::unavailable);
+  int previous = 0;
+  cudaGetDevice(&previous);
+  if (previous != index) cudaSetDevice(index);
+  const cudaError_t err =
+      stream ? cudaStreamSynchronize(static_cast<cudaStream_t>(stream)) : cudaDeviceSynchronize();
+  if (previous != index) cudaSetDevice(previous);
+  if (err != cudaSuccess)
+    throw Error("Device::synchronize on " + describe() + ": " + cudaGetErrorString(err),
+                Error::Kind::runtime);
+#else
+  (void)stream;
+  throw Error("Device::synchronize: device cuda: actgrad was built without CUDA support",
+              Error::Kind::unavailable);
+#endif
 }
 
 } // namespace actgrad

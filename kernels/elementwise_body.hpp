@@ -38,6 +38,12 @@ constexpr int kVecBytes = 16;
 constexpr int kBlockThreads = 256;
 // Largest kIn / kOut of any ElementOp (gated_backward reads 3, gated_fused writes 3).
 constexpr int kMaxStreams = 3;
+// Vectors each thread loads before computing (ACTGRAD_EW_UNROLL; 1 unless a build sets it, as
+// scripts/build-gpu does for the variant it measures beside the default).
+#ifndef ACTGRAD_EW_UNROLL
+#define ACTGRAD_EW_UNROLL 1
+#endif
+constexpr int kEwUnroll = ACTGRAD_EW_UNROLL;
 
 // N elements moved as one 16-byte access; only ever formed over 16-byte aligned addresses.
 template <class T, int N>
@@ -131,24 +137,38 @@ ACTGRAD_HOST_DEVICE void elementwise_body(std::int64_t block, std::int64_t threa
   using V = Vec<S, kN>;
   const std::int64_t stride = block_dim * grid_dim;
   const std::int64_t tid = block * block_dim + thread;
-  for (std::int64_t v = tid; v < a.vectors; v += stride) {
-    const std::int64_t base = a.head + v * kN;
-    V vin[E::kIn];
-    V vout[E::kOut];
+  // kUnroll vectors a stride apart per iteration: all their loads are issued before the first
+  // is used, so more bytes are in flight per thread.
+  constexpr int kU = kEwUnroll;
+  for (std::int64_t v0 = tid; v0 < a.vectors; v0 += kU * stride) {
+    V vin[kU][E::kIn];
     ACTGRAD_UNROLL
-    for (int k = 0; k < E::kIn; ++k) vin[k] = *reinterpret_cast<const V*>(a.in[k] + base);
-    ACTGRAD_UNROLL
-    for (int j = 0; j < kN; ++j) {
-      C x[E::kIn];
-      C r[E::kOut];
-      ACTGRAD_UNROLL
-      for (int k = 0; k < E::kIn; ++k) x[k] = C(Storage<S>::load(vin[k].v[j]));
-      e(x, r);
-      ACTGRAD_UNROLL
-      for (int k = 0; k < E::kOut; ++k) vout[k].v[j] = Storage<S>::store(Compute(r[k]));
+    for (int u = 0; u < kU; ++u) {
+      const std::int64_t v = v0 + u * stride;
+      if (v < a.vectors) {
+        ACTGRAD_UNROLL
+        for (int k = 0; k < E::kIn; ++k)
+          vin[u][k] = *reinterpret_cast<const V*>(a.in[k] + a.head + v * kN);
+      }
     }
     ACTGRAD_UNROLL
-    for (int k = 0; k < E::kOut; ++k) *reinterpret_cast<V*>(a.out[k] + base) = vout[k];
+    for (int u = 0; u < kU; ++u) {
+      const std::int64_t v = v0 + u * stride;
+      if (v >= a.vectors) break;
+      V vout[E::kOut];
+      ACTGRAD_UNROLL
+      for (int j = 0; j < kN; ++j) {
+        C x[E::kIn];
+        C r[E::kOut];
+        ACTGRAD_UNROLL
+        for (int k = 0; k < E::kIn; ++k) x[k] = C(Storage<S>::load(vin[u][k].v[j]));
+        e(x, r);
+        ACTGRAD_UNROLL
+        for (int k = 0; k < E::kOut; ++k) vout[k].v[j] = Storage<S>::store(Compute(r[k]));
+      }
+      ACTGRAD_UNROLL
+      for (int k = 0; k < E::kOut; ++k) *reinterpret_cast<V*>(a.out[k] + a.head + v * kN) = vout[k];
+    }
   }
   const std::int64_t tail = a.head + a.vectors * kN;
   const std::int64_t scalars = a.n - a.vectors * kN;

@@ -7,7 +7,13 @@ target_sources(actgrad PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/run_cuda_f32.cu
   ${CMAKE_CURRENT_LIST_DIR}/run_cuda_f64.cu
   ${CMAKE_CURRENT_LIST_DIR}/run_cuda_f16.cu
-  ${CMAKE_CURRENT_LIST_DIR}/run_cuda_bf16.cu)
+  ${CMAKE_CURRENT_LIST_DIR}/run_cuda_bf16.cu
+  ${CMAKE_CURRENT_LIST_DIR}/decay_chain.cu
+  ${CMAKE_CURRENT_LIST_DIR}/stats.cu
+  ${CMAKE_CURRENT_LIST_DIR}/decay_dense.cu)
+# cuBLAS for the dense decay model's GEMMs, linked dynamically (the carried GPU build stays small;
+# the GPU machine's toolkit has libcublas).
+target_link_libraries(actgrad PRIVATE CUDA::cublas)
 target_include_directories(actgrad PRIVATE ${CMAKE_CURRENT_LIST_DIR})
 # --expt-relaxed-constexpr: the functors call constexpr host functions (std::numeric_limits) from
 # device code. -lineinfo: source lines for compute-sanitizer and Nsight, at no runtime cost.

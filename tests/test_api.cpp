@@ -343,6 +343,34 @@ TEST(Buffer, HostAllocationCopyAndErrors) {
   }
 }
 
+// Host-to-host copy_async completes on return; stream-ordered device buffers, cuda copies and
+// synchronising a cuda device are "unavailable" errors without a GPU, never crashes.
+TEST(Buffer, AsyncCopiesAndStreamOrderedBuffersWithoutGpu) {
+  actgrad::Buffer a(actgrad::DType::f32, 100), b(actgrad::DType::f32, 100);
+  for (int i = 0; i < 100; ++i) a.as<float>()[i] = float(3 * i);
+  if (!actgrad::Device::cuda_available()) {
+    actgrad::copy_async(a.view(), b.view(), nullptr);
+    EXPECT_EQ(b.as<float>()[99], 297.0f);
+    const auto unavailable = [](auto f) {
+      try {
+        f();
+        ADD_FAILURE() << "no actgrad::Error without a GPU";
+      } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), Error::Kind::unavailable) << e.what();
+      }
+    };
+    unavailable([] { actgrad::Buffer::device_async(actgrad::DType::f32, 10, nullptr); });
+    unavailable([] { actgrad::Device::cuda().synchronize(); });
+    const actgrad::TensorView dev{b.data(), 100, actgrad::DType::f32, actgrad::Device::cuda()};
+    unavailable([&] { actgrad::copy_async(a.view(), dev, nullptr); });
+  }
+  actgrad::Device::cpu().synchronize(); // a no-op on the CPU
+  expect_error([&] { actgrad::copy_async(a.view(), actgrad::TensorView{b.data(), 99}, nullptr); },
+               {"copy_async", "elements"});
+  expect_error([] { actgrad::Buffer::device_async(actgrad::DType::f32, -1, nullptr); },
+               {"size", "-1"});
+}
+
 TEST(Device, AutomaticSaysWhy) {
   const actgrad::Device d = actgrad::Device::automatic();
   const std::string why = actgrad::Device::automatic_reason();

@@ -744,3 +744,49 @@ TEST(CliList, Json) {
 }
 
 } // namespace
+
+// ---------------------------------------------------------------------------------------------
+// actgrad bench (issue 3): per activation and op, time, GB/s and % of a same-run copy.
+
+TEST(CliBench, JsonHasEveryActivationAndOpWithPositiveRates) {
+  const CliRun r = run({"bench", "relu", "glu", "leaky_relu:negative_slope=0.2", "--device", "cpu",
+                        "--size", "65536", "--format", "json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const nlohmann::json doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["size"], 65536);
+  EXPECT_EQ(doc["dtype"], "f32");
+  EXPECT_TRUE(contains(doc["device"].get<std::string>(), "cpu")) << doc["device"];
+  EXPECT_GT(doc["copy_gbps"].get<double>(), 0.0);
+  ASSERT_EQ(doc["results"].size(), 6u);
+  const char* names[] = {"relu", "glu", "leaky_relu:negative_slope=0.2"};
+  for (std::size_t i = 0; i < 6; ++i) {
+    const nlohmann::json& e = doc["results"][i];
+    EXPECT_EQ(e["activation"], names[i / 2]);
+    EXPECT_EQ(e["op"], i % 2 == 0 ? "fused" : "backward");
+    EXPECT_GT(e["ms"].get<double>(), 0.0);
+    EXPECT_GT(e["gbps"].get<double>(), 0.0);
+    // fraction_of_copy is gbps over the copy's rate, by definition.
+    EXPECT_NEAR(e["fraction_of_copy"].get<double>(),
+                e["gbps"].get<double>() / doc["copy_gbps"].get<double>(), 1e-9);
+  }
+}
+
+TEST(CliBench, TableNamesTheMachineAndTheCopy) {
+  const CliRun r = run({"bench", "sigmoid", "--device", "cpu", "--dtype", "bf16", "--size", "4096"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "# actgrad bench on cpu (")) << r.out;
+  EXPECT_TRUE(contains(r.out, "bf16, n = 4096 elements")) << r.out;
+  EXPECT_TRUE(contains(r.out, "# copy: ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "activation")) << r.out;
+  EXPECT_TRUE(contains(r.out, "sigmoid   fused")) << r.out;
+  EXPECT_TRUE(contains(r.out, "sigmoid   backward")) << r.out;
+}
+
+TEST(CliBench, BadArguments) {
+  expect_usage_error(run({"bench", "nosuch", "--device", "cpu"}), {"nosuch"}, "unknown activation");
+  expect_usage_error(run({"bench", "relu", "--size", "0"}), {"--size"}, "size 0");
+  expect_usage_error(run({"bench", "relu", "--dtype", "f8"}), {"--dtype", "f32"}, "dtype");
+  expect_usage_error(run({"bench", "relu", "--format", "xml"}), {"--format"}, "format");
+  if (!actgrad::Device::cuda_available())
+    expect_usage_error(run({"bench", "relu", "--device", "cuda"}), {"--device cuda"}, "no GPU");
+}

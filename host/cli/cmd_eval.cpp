@@ -20,6 +20,7 @@
 #include "actgrad/actgrad.hpp"
 #include "command.hpp"
 #include "number_format.hpp"
+#include "options.hpp"
 
 namespace actgrad::cli {
 namespace {
@@ -293,25 +294,6 @@ std::string from_output_names() {
   return names;
 }
 
-Device resolve_device(const EvalConfig& cfg) {
-  if (cfg.device == "cpu") return Device::cpu();
-  if (cfg.device == "cuda") {
-    if (!Device::cuda_available()) {
-      // automatic_reason() explains the probe, e.g. "... no usable CUDA device: built without
-      // CUDA".
-      const std::string reason = Device::automatic_reason();
-      const std::size_t cause = reason.find("no usable CUDA device");
-      throw UsageError(
-          "--device cuda: " + (cause == std::string::npos ? reason : reason.substr(cause)) +
-          "; use --device cpu or --device auto");
-    }
-    return Device::cuda(0);
-  }
-  if (cfg.verbose)
-    std::cerr << "actgrad eval: --device auto: " << Device::automatic_reason() << '\n';
-  return Device::automatic();
-}
-
 int eval(const EvalConfig& cfg) {
   const Activation act = Activation::parse(cfg.act);
   if (cfg.from_output && act.is_gated())
@@ -321,12 +303,8 @@ int eval(const EvalConfig& cfg) {
   if (cfg.from_output && !act.has_derivative_from_output())
     throw UsageError("--from-output: the derivative of " + act.to_string() +
                      " is not a function of its output y. Allowed with: " + from_output_names());
-  const Device device = resolve_device(cfg);
-  // --dtype was checked by one_of() during parsing.
-  const DType dtype = cfg.dtype == "f64"    ? DType::f64
-                      : cfg.dtype == "f16"  ? DType::f16
-                      : cfg.dtype == "bf16" ? DType::bf16
-                                            : DType::f32;
+  const Device device = resolve_device(cfg.device, cfg.verbose, "actgrad eval");
+  const DType dtype = parse_dtype(cfg.dtype);
   switch (dtype) {
   case DType::f32:
     return eval_typed<float>(cfg, act, device);

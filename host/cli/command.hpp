@@ -33,6 +33,12 @@ struct Command {
 
 Command add_list_command(CLI::App& root);
 Command add_eval_command(CLI::App& root);
+Command add_decay_command(CLI::App& root);
+Command add_phase_command(CLI::App& root);
+Command add_bench_command(CLI::App& root);
+Command add_saturation_command(CLI::App& root);
+Command add_atlas_command(CLI::App& root);
+Command add_plot_command(CLI::App& root);
 
 // A CLI11 validator accepting exactly one of `allowed`, with a message listing them.
 CLI::Validator one_of(std::initializer_list<const char*> allowed);

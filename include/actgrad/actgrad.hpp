@@ -5,5 +5,6 @@
 #include "actgrad/api.hpp"
 #include "actgrad/buffer.hpp"
 #include "actgrad/error.hpp"
+#include "actgrad/saturation.hpp"
 #include "actgrad/scalar.hpp"
 #include "actgrad/tensor.hpp"

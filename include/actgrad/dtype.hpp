@@ -7,6 +7,11 @@
 
 #include "actgrad/config.hpp"
 
+#if defined(__CUDACC__)
+#include <cuda_bf16.h> // the hardware conversions below, in device code only
+#include <cuda_fp16.h>
+#endif
+
 namespace actgrad {
 
 enum class DType : int { f32, f64, f16, bf16 };
@@ -39,7 +44,11 @@ struct alignas(2) bfloat16_t {
 };
 
 // binary16 -> binary32, exact (every half is a float).
+// Device code uses the hardware conversion (one instruction, the same exact result).
 ACTGRAD_HOST_DEVICE float to_float(half_t h) {
+#if defined(__CUDA_ARCH__)
+  return __half2float(__ushort_as_half(h.bits));
+#endif
   const std::uint32_t sign = std::uint32_t(h.bits & 0x8000u) << 16;
   const std::uint32_t exp = (h.bits >> 10) & 0x1fu;
   std::uint32_t mant = h.bits & 0x3ffu;
@@ -51,7 +60,12 @@ ACTGRAD_HOST_DEVICE float to_float(half_t h) {
 }
 
 // binary32 -> binary16, round to nearest even, overflow to inf, NaN stays NaN (quiet).
+// Device code uses the hardware conversion (cvt.rn.f16.f32: the same rounding; a NaN may keep
+// another payload, still a quiet NaN).
 ACTGRAD_HOST_DEVICE half_t to_half(float f) {
+#if defined(__CUDA_ARCH__)
+  return half_t{__half_as_ushort(__float2half_rn(f))};
+#endif
   const std::uint32_t u = detail::float_bits(f);
   const std::uint16_t sign = std::uint16_t((u >> 16) & 0x8000u);
   const std::uint32_t a = u & 0x7fffffffu;
@@ -75,8 +89,12 @@ ACTGRAD_HOST_DEVICE float to_float(bfloat16_t b) {
   return detail::bits_float(std::uint32_t(b.bits) << 16);
 }
 
-// binary32 -> bfloat16, round to nearest even, NaN stays NaN (quiet).
+// binary32 -> bfloat16, round to nearest even, NaN stays NaN (quiet). Device code uses the
+// hardware conversion.
 ACTGRAD_HOST_DEVICE bfloat16_t to_bfloat16(float f) {
+#if defined(__CUDA_ARCH__)
+  return bfloat16_t{__bfloat16_as_ushort(__float2bfloat16_rn(f))}; // cvt.rn.bf16.f32
+#endif
   const std::uint32_t u = detail::float_bits(f);
   if ((u & 0x7fffffffu) > 0x7f800000u) return bfloat16_t{std::uint16_t((u >> 16) | 0x40u)};
   const std::uint32_t lsb = (u >> 16) & 1u;

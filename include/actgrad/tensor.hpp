@@ -24,6 +24,9 @@ struct Device {
   static bool cuda_available();
   // "cpu" or "cuda:0 (NVIDIA H100 80GB HBM3)".
   std::string describe() const;
+  // Waits for the work enqueued on `stream` (a cudaStream_t; nullptr: the whole device) to
+  // finish, throwing actgrad::Error if it failed. A no-op on the CPU, whose calls return done.
+  void synchronize(void* stream = nullptr) const;
   bool operator==(const Device& o) const { return kind == o.kind && index == o.index; }
   bool operator!=(const Device& o) const { return !(*this == o); }
 };

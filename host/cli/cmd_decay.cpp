@@ -1,0 +1,246 @@
+// `actgrad decay`: gradient decay through depth (SPEC §5, §6) for one or several activations, as
+// per-layer CSV, with an optional mean-field summary and a gnuplot chart.
+//
+// Output (stdout, written only after every run finished):
+//   [activation,]layer,log10_grad_norm2,q,saturated_fraction     one row per layer l = 1..L
+// The leading `activation` column appears only when several activations are given (a name whose
+// parameters contain a comma is quoted, RFC 4180). --summary
+// appends two more CSV blocks, each after one blank line:
+//   [activation,]q_star,chi1,depth_scale,converged               mean-field constants at (S, T)
+//   [activation,]layers,measured_factor,chi_theory               per layer range "a-b"
+// measured_factor is the geometric mean over the range of the per-layer factor of the mean
+// squared gradient (chain: g_l / g_{l-1} for l = a..b with g_0 = 1; dense: g_l / g_{l+1} for
+// l = a..b <= L-1, backpropagation running from layer L down), chi_theory the geometric mean of
+// the mean-field prediction S E[phi'(sqrt(q) z)^2] for those layers (chain: q of z_{l-1}, from
+// q_0 = 1; dense: q^l, from q^1 = S + T). Ranges split the layers into about 10 equal parts.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actgrad/actgrad.hpp"
+#include "actgrad/decay.hpp"
+#include "command.hpp"
+#include "decay_gnuplot.hpp"
+#include "number_format.hpp"
+#include "options.hpp"
+#include "progress.hpp"
+
+namespace actgrad::cli {
+namespace {
+
+struct DecayArgs {
+  std::string acts;
+  std::string model;
+  std::int64_t depth = 0;
+  std::int64_t width = 1024;
+  std::int64_t batch = 0;
+  double sigma_w2 = 1.0;
+  double sigma_b2 = 0.0;
+  std::uint64_t seed = 0;
+  std::string device = "auto";
+  std::string dtype = "f32";
+  std::string plot;
+  bool summary = false;
+  CLI::Option* width_opt = nullptr;
+  CLI::Option* batch_opt = nullptr;
+};
+
+// "a,b:p=1,q=2,c" -> {"a", "b:p=1,q=2", "c"}: a piece with '=' and no ':' continues the
+// parameters of the activation before it.
+std::vector<Activation> parse_activations(const std::string& text) {
+  std::vector<std::string> names;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string piece = text.substr(start, comma - start);
+    const bool continues = piece.find('=') != std::string::npos &&
+                           piece.find(':') == std::string::npos && !names.empty();
+    if (continues)
+      names.back() += "," + piece;
+    else
+      names.push_back(piece);
+    start = comma + 1;
+  }
+  std::vector<Activation> acts;
+  for (const std::string& n : names) {
+    if (n.empty()) throw UsageError("ACT '" + text + "': an empty activation name in the list");
+    acts.push_back(Activation::parse(n));
+  }
+  return acts;
+}
+
+// Geometric mean of chi over [a, b] (1-based) of a per-layer factor list.
+double geometric_mean(const std::vector<double>& v, std::int64_t a, std::int64_t b) {
+  double s = 0.0;
+  for (std::int64_t l = a; l <= b; ++l) s += std::log(v[std::size_t(l - 1)]);
+  return std::exp(s / double(b - a + 1));
+}
+
+struct Range {
+  std::int64_t a, b;
+  double measured, theory;
+};
+
+// The --summary ranges of one run (see the file comment).
+std::vector<Range> summary_ranges(const DecayConfig& cfg, const std::vector<LayerStats>& rows) {
+  const bool dense = cfg.model == DecayModel::dense;
+  const std::int64_t L = cfg.depth;
+  const std::int64_t n = dense ? L - 1 : L; // number of per-layer factors
+  std::vector<double> chi(std::size_t(std::max<std::int64_t>(n, 0)));
+  if (dense) {
+    const MeanFieldTrajectory t = mean_field_trajectory(cfg.act, cfg.sigma_w2, cfg.sigma_b2, n);
+    chi = t.chi;
+  } else {
+    double q = 1.0, prev_q = -1.0;
+    for (std::int64_t l = 1; l <= n; ++l) {
+      const std::size_t i = std::size_t(l - 1);
+      chi[i] = q == prev_q ? chi[i - 1] : mean_field_chi(cfg.act, cfg.sigma_w2, q);
+      prev_q = q;
+      q = mean_field_qmap(cfg.act, cfg.sigma_w2, cfg.sigma_b2, q);
+    }
+  }
+  auto g = [&](std::int64_t l) { return l == 0 ? 0.0 : rows[std::size_t(l - 1)].log10_grad_norm2; };
+  std::vector<Range> out;
+  const std::int64_t w = std::max<std::int64_t>(1, (n + 9) / 10);
+  for (std::int64_t a = 1; a <= n; a += w) {
+    const std::int64_t b = std::min(n, a + w - 1);
+    const double slope =
+        dense ? (g(a) - g(b + 1)) / double(b - a + 1) : (g(b) - g(a - 1)) / double(b - a + 1);
+    out.push_back({a, b, std::pow(10.0, slope), geometric_mean(chi, a, b)});
+  }
+  return out;
+}
+
+std::string fmt(double v) { return format_double(v); }
+
+// The activation column: quoted (RFC 4180) when its parameters contain a comma.
+std::string name_field(const Activation& act) {
+  const std::string n = act.to_string();
+  return n.find(',') == std::string::npos ? n : "\"" + n + "\"";
+}
+
+int run_decay(const DecayArgs& args) {
+  const std::vector<Activation> acts = parse_activations(args.acts);
+  const bool several = acts.size() > 1;
+  const DecayModel model = args.model == "dense" ? DecayModel::dense : DecayModel::chain;
+  if (args.batch_opt->count() > 0 && args.batch <= 0)
+    throw UsageError("--batch " + std::to_string(args.batch) + ": use an integer >= 1");
+  if (model == DecayModel::chain && args.width_opt->count() > 0)
+    throw UsageError("--width applies to --model dense only; the chain model has paths (--batch)");
+  if (!args.plot.empty()) check_plot_path(args.plot, "--plot");
+
+  DecayConfig base;
+  base.model = model;
+  base.depth = args.depth;
+  base.width = args.width;
+  base.batch = args.batch_opt->count() > 0 ? args.batch : 0;
+  base.sigma_w2 = args.sigma_w2;
+  base.sigma_b2 = args.sigma_b2;
+  base.seed = args.seed;
+  base.dtype = parse_dtype(args.dtype);
+  base.device = resolve_device(args.device, false, "actgrad decay");
+
+  std::vector<std::vector<LayerStats>> runs;
+  ProgressLine progress("decay");
+  for (const Activation& act : acts) {
+    DecayConfig cfg = base;
+    cfg.act = act;
+    progress.relabel("decay " + act.to_string());
+    runs.push_back(simulate_decay(
+        cfg, [&](std::int64_t done, std::int64_t total) { progress.update(done, total); }));
+  }
+
+  std::string out;
+  const std::string lead = several ? "activation," : "";
+  out += lead + "layer,log10_grad_norm2,q,saturated_fraction\n";
+  for (std::size_t k = 0; k < acts.size(); ++k) {
+    const std::string name = several ? name_field(acts[k]) + "," : "";
+    for (const LayerStats& r : runs[k])
+      out += name + std::to_string(r.layer) + "," + fmt(r.log10_grad_norm2) + "," + fmt(r.q) + "," +
+             fmt(r.saturated_fraction) + "\n";
+  }
+  if (args.summary) {
+    out += "\n" + lead + "q_star,chi1,depth_scale,converged\n";
+    for (const Activation& act : acts) {
+      const MeanField m = mean_field(act, base.sigma_w2, base.sigma_b2);
+      out += (several ? name_field(act) + "," : "") + fmt(m.q_star) + "," + fmt(m.chi1) + "," +
+             fmt(m.depth_scale) + "," + (m.converged ? "true" : "false") + "\n";
+    }
+    out += "\n" + lead + "layers,measured_factor,chi_theory\n";
+    for (std::size_t k = 0; k < acts.size(); ++k) {
+      DecayConfig cfg = base;
+      cfg.act = acts[k];
+      for (const Range& r : summary_ranges(cfg, runs[k]))
+        out += (several ? name_field(acts[k]) + "," : "") + std::to_string(r.a) + "-" +
+               std::to_string(r.b) + "," + fmt(r.measured) + "," + fmt(r.theory) + "\n";
+    }
+  }
+
+  if (!args.plot.empty()) {
+    std::string script = "set datafile separator ','\nset xlabel 'layer'\n"
+                         "set ylabel 'log10 mean squared gradient'\nset grid\nset key top right\n"
+                         "set title " +
+                         gnuplot_quote(std::string(model == DecayModel::dense ? "dense" : "chain") +
+                                       " model, sigma_w^2 = " + fmt(base.sigma_w2) +
+                                       ", sigma_b^2 = " + fmt(base.sigma_b2)) +
+                         " noenhanced\n";
+    std::string plot = "plot ";
+    for (std::size_t k = 0; k < acts.size(); ++k) {
+      script += "$d" + std::to_string(k) + " << EOD\n";
+      for (const LayerStats& r : runs[k])
+        if (std::isfinite(r.log10_grad_norm2))
+          script += std::to_string(r.layer) + "," + fmt(r.log10_grad_norm2) + "\n";
+      script += "EOD\n";
+      plot += std::string(k ? ", " : "") + "$d" + std::to_string(k) +
+              " using 1:2 with lines linewidth 2 title " + gnuplot_quote(acts[k].to_string()) +
+              " noenhanced";
+    }
+    run_gnuplot(script + plot + "\n", args.plot);
+  }
+  std::cout << out << std::flush;
+  return 0;
+}
+
+} // namespace
+
+Command add_decay_command(CLI::App& root) {
+  auto args = std::make_shared<DecayArgs>();
+  CLI::App* app = root.add_subcommand(
+      "decay",
+      "Gradient decay through depth (SPEC §6): log10 of the mean squared gradient, q and the "
+      "saturated fraction per layer, as CSV 'layer,log10_grad_norm2,q,saturated_fraction' "
+      "(with a leading 'activation' column when several ACTs are given). --summary appends, "
+      "after a blank line, the mean-field constants 'q_star,chi1,depth_scale,converged' and, "
+      "after another, 'layers,measured_factor,chi_theory' for about 10 layer ranges a-b "
+      "(geometric means of the measured per-layer factor and of the mean-field chi; chain: "
+      "g_l/g_(l-1) with q from q_0 = 1, dense: g_l/g_(l+1) with q^1 = S+T). --dtype is the "
+      "compute precision (chain: of z and the derivative product; dense: of the tensors).");
+  app->add_option("ACT", args->acts,
+                  "activation name, or several separated by commas (e.g. sigmoid,tanh,relu)")
+      ->required();
+  app->add_option("--model", args->model, "dense (wide layers) or chain (one unit per path)")
+      ->required()
+      ->check(one_of({"dense", "chain"}));
+  app->add_option("--depth", args->depth, "number of layers L (>= 1)")->required();
+  args->width_opt = app->add_option("--width", args->width, "dense layer width (default 1024)");
+  args->batch_opt = app->add_option(
+      "--batch", args->batch, "batch items (dense, default 64) or paths (chain, default 65536)");
+  app->add_option("--sigma-w2", args->sigma_w2, "weight variance S (default 1)");
+  app->add_option("--sigma-b2", args->sigma_b2, "bias variance T (default 0)");
+  app->add_option("--seed", args->seed, "Philox seed (default 0)");
+  app->add_option("--device", args->device, "auto, cpu or cuda (default auto)")
+      ->check(one_of({"auto", "cpu", "cuda"}));
+  app->add_option("--dtype", args->dtype, "compute precision f32 or f64 (default f32)")
+      ->check(one_of({"f32", "f64"}));
+  app->add_option("--plot", args->plot,
+                  "also draw log10 gradient norm against layer into FILE.png or FILE.svg");
+  app->add_flag("--summary", args->summary,
+                "append mean-field q*, chi1, depth scale and per-range factors");
+  return {app, [args] { return run_decay(*args); }};
+}
+
+} // namespace actgrad::cli

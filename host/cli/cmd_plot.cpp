@@ -1,0 +1,177 @@
+// `actgrad plot`: f and f' of one or more activations with their saturated regions shaded,
+// rendered by gnuplot to PNG or SVG (SPEC §5).
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "actgrad/saturation.hpp"
+#include "actgrad/scalar.hpp"
+#include "analysis_text.hpp"
+#include "command.hpp"
+#include "plot_gnuplot.hpp"
+#include "number_format.hpp"
+
+namespace actgrad::cli {
+namespace {
+
+// Points per curve: smooth at the default 900-pixel width, and kinks land within 1/1000 range.
+constexpr int kSamples = 1201;
+// Default half-width of the x range: at least this, else 1.3 x the largest finite bound.
+constexpr double kMinHalfRange = 4;
+constexpr double kMaxHalfRange = 1e4;
+// Colour-blind-safe palette (Okabe-Ito), cycled.
+constexpr const char* kColours[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                    "#E69F00", "#56B4E9", "#000000", "#F0E442"};
+
+struct PlotConfig {
+  std::vector<std::string> acts;
+  std::string out;
+  std::string range;
+};
+
+std::string lower(std::string s) {
+  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string number(double v) {
+  if (!std::isfinite(v)) return "NaN";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+// gnuplot enhanced-text-safe label: underscores would subscript.
+std::string label(const std::string& s) {
+  std::string t;
+  for (const char c : s) {
+    if (c == '_' || c == '^' || c == '{' || c == '}' || c == '@' || c == '&' || c == '~')
+      t += '\\', t += '\\';
+    if (c == '"') t += '\\';
+    t += c;
+  }
+  return t;
+}
+
+std::pair<double, double> parse_range(const std::string& text) {
+  const std::string allowed =
+      "--range '" + text + "': expected A:B with A < B finite numbers, e.g. -6:6";
+  const std::size_t colon = text.find(':');
+  double a = 0, b = 0;
+  if (colon == std::string::npos || !parse_double(text.substr(0, colon), a) ||
+      !parse_double(text.substr(colon + 1), b) || !std::isfinite(a) || !std::isfinite(b) ||
+      !(a < b))
+    throw UsageError(allowed);
+  return {a, b};
+}
+
+int run(const PlotConfig& cfg) {
+  const std::string ext = lower(cfg.out.size() >= 4 ? cfg.out.substr(cfg.out.size() - 4) : "");
+  if (ext != ".png" && ext != ".svg")
+    throw UsageError("--out '" + cfg.out +
+                     "': unknown image type; the file name must end in .png or .svg");
+  const std::vector<Activation> acts = parse_act_list(cfg.acts);
+  std::vector<SaturationReport> reports;
+  for (const Activation& a : acts) reports.push_back(saturation(a));
+  double lo = 0, hi = 0;
+  if (!cfg.range.empty()) {
+    std::tie(lo, hi) = parse_range(cfg.range);
+  } else {
+    double half = kMinHalfRange;
+    for (const SaturationReport& r : reports)
+      for (const double b : {r.left.bound, r.right.bound})
+        if (std::isfinite(b)) half = std::max(half, std::ceil(1.3 * std::fabs(b)));
+    half = std::min(half, kMaxHalfRange);
+    lo = -half, hi = half;
+  }
+
+  std::ostringstream g;
+  if (ext == ".png")
+    g << "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+         "  set terminal pngcairo size 900,560 enhanced font 'Sans,11'\n"
+         "} else {\n"
+         "  set terminal png size 900,560 enhanced\n"
+         "}\n";
+  else
+    g << "set terminal svg size 900,560 enhanced font 'Sans,11' background rgb 'white'\n";
+  g << "set output @OUTPUT@\n";
+  std::string title;
+  for (const Activation& a : acts) title += (title.empty() ? "" : ", ") + a.to_string();
+  g << "set title \"" << label(title) << ": f (solid) and f' (dashed); shaded: |f'| < 0.01 max|f'|"
+    << (std::any_of(acts.begin(), acts.end(), [](const Activation& a) { return a.is_gated(); })
+            ? " (gated units: gate at b = 1)"
+            : "")
+    << "\" noenhanced\n";
+  g << "set xlabel 'x'\nset ylabel \"f(x), f'(x)\"\n";
+  g << "set grid lc rgb '#dddddd'\nset key top left box opaque\n";
+  g << "set xzeroaxis lt -1 lw 0.5\nset yzeroaxis lt -1 lw 0.5\n";
+  g << "set xrange [" << number(lo) << ":" << number(hi) << "]\n";
+  g << "set datafile missing 'NaN'\n";
+  int object = 1;
+  for (std::size_t k = 0; k < acts.size(); ++k) {
+    const char* colour = kColours[k % (sizeof kColours / sizeof kColours[0])];
+    g << "$d" << k << " << EOD\n";
+    for (int i = 0; i < kSamples; ++i) {
+      const double x = lo + (hi - lo) * double(i) / double(kSamples - 1);
+      const Fused<double> v = evaluate(acts[k], x);
+      g << number(x) << ' ' << number(v.y) << ' ' << number(v.dy) << '\n';
+    }
+    g << "EOD\n";
+    const SaturationReport& r = reports[k];
+    const auto shade = [&](double a, double b) {
+      g << "set object " << object++ << " rectangle from first " << number(a)
+        << ", graph 0 to first " << number(b) << ", graph 1 behind fillcolor rgb '" << colour
+        << "' fillstyle transparent solid 0.13 noborder\n";
+    };
+    if (std::isfinite(r.threshold)) {
+      if (r.left.bound > lo) shade(lo, std::min(r.left.bound, hi));
+      if (r.right.bound < hi) shade(std::max(r.right.bound, lo), hi);
+    }
+  }
+  g << "plot ";
+  for (std::size_t k = 0; k < acts.size(); ++k) {
+    const char* colour = kColours[k % (sizeof kColours / sizeof kColours[0])];
+    const std::string name = label(acts[k].to_string());
+    g << (k ? ", \\\n     " : "") << "$d" << k << " using 1:2 with lines lw 2 lc rgb '" << colour
+      << "' title \"" << name << " f\", \\\n     $d" << k
+      << " using 1:3 with lines lw 2 dt 2 lc rgb '" << colour << "' title \"" << name
+      << " f'\", \\\n     keyentry with boxes fillstyle transparent solid 0.13 noborder lc rgb '"
+      << colour << "' title \"" << name << " saturated\"";
+  }
+  g << "\n";
+  render_plot(g.str(), cfg.out);
+  return 0;
+}
+
+} // namespace
+
+Command add_plot_command(CLI::App& root) {
+  auto cfg = std::make_shared<PlotConfig>();
+  CLI::App* app =
+      root.add_subcommand("plot", "Plot f and f' of activations, saturated regions shaded");
+  app->footer(
+      "Draws f (solid) and f' (dashed) of each activation in its own colour, and shades where\n"
+      "|f'(x)| < 0.01 max|f'| (see 'actgrad saturation'); gated units through their gate at\n"
+      "b = 1. The default x range is symmetric, wide enough for every saturation bound (at\n"
+      "least -4:4). Rendering runs gnuplot (Debian: gnuplot-nox): the program named by\n"
+      "$ACTGRAD_GNUPLOT, else 'gnuplot' on PATH. The image is written to a temporary file next\n"
+      "to FILE and renamed on success, so a failure leaves no file.\n"
+      "Exit status: 0 ok; 2 bad argument (activation, range, FILE name or directory);\n"
+      "1 gnuplot missing or failing.");
+  app->add_option("ACT", cfg->acts,
+                  "activations, e.g. tanh or sigmoid,tanh or leaky_relu:negative_slope=0.2 relu")
+      ->required();
+  app->add_option("--out", cfg->out, "image file to write, FILE.png or FILE.svg")
+      ->type_name("FILE")
+      ->required();
+  app->add_option("--range", cfg->range, "x range A:B (default from the saturation bounds)")
+      ->type_name("A:B");
+  return {app, [cfg] { return run(*cfg); }};
+}
+
+} // namespace actgrad::cli

@@ -1,0 +1,37 @@
+// Internal entry points of the chain model (SPEC §6): CPU and CUDA, fused and per-layer variants.
+//
+// simulate_chain (host/decay.cpp) runs the fused variant; the per-layer variant (one pass over
+// all paths per layer, state in memory: the unfused way) exists for bench/bench_chain.cpp.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "../kernels/chain_body.hpp"
+#include "actgrad/decay.hpp"
+
+namespace actgrad {
+namespace detail {
+
+enum class ChainVariant { fused, per_layer };
+
+// Per-layer sums over all paths -> the CSV rows (l = 1..depth).
+std::vector<LayerStats> chain_layer_stats(const std::vector<ChainPartial>& sums,
+                                          std::int64_t paths);
+
+// The chain model on the CPU (OpenMP) and on cfg.device (CUDA). cfg is already validated and
+// cfg.batch is the path count. Without CUDA, chain_cuda throws Error(unavailable).
+std::vector<LayerStats> chain_cpu(const DecayConfig& cfg, ChainVariant variant,
+                                  const ProgressFn& progress);
+std::vector<LayerStats> chain_cuda(const DecayConfig& cfg, ChainVariant variant,
+                                   const ProgressFn& progress);
+// Device bytes chain_cuda allocates for cfg (0 without CUDA).
+std::uint64_t chain_cuda_bytes(const DecayConfig& cfg, ChainVariant variant);
+
+// Paths per CPU work item, and the fixed number of groups CPU partial sums are kept in (so the
+// summation order, hence the result, does not depend on the thread count).
+constexpr std::int64_t kChainCpuChunk = 256;
+constexpr std::int64_t kChainCpuGroups = 64;
+
+} // namespace detail
+} // namespace actgrad

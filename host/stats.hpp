@@ -1,0 +1,87 @@
+// Internal pieces of saturation_stats shared by the CPU loop (host/stats_cpu.cpp) and the CUDA
+// kernel (kernels/stats.cu): the per-element accumulation is one __host__ __device__ function.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "actgrad/config.hpp"
+#include "actgrad/functors/base.hpp"
+#include "actgrad/saturation.hpp"
+
+namespace actgrad {
+namespace detail {
+
+// What every element is compared with: the saturation analysis, the shift of the sums (f and
+// f' of the first element, so the sums of squares do not cancel) and the histogram.
+struct StatsSetup {
+  double threshold;   // |f'| below this is saturated (NaN: never)
+  double left, right; // region bounds (x <= left, x >= right)
+  double shift_f, shift_df;
+  double hist_lo, hist_scale; // bin = floor((f' - lo) * scale)
+  int bins;
+};
+
+// Partial sums over a set of elements; merged by addition (order fixed by the caller).
+struct StatsPartial {
+  double sf, sf2, sd, sd2; // sums of (f - shift_f), its square, (f' - shift_df), its square
+  unsigned long long count, nan, left, right, small, dead, below, above;
+};
+
+ACTGRAD_HOST_DEVICE StatsPartial stats_merge(const StatsPartial& a, const StatsPartial& b) {
+  return {a.sf + b.sf,       a.sf2 + b.sf2,   a.sd + b.sd,       a.sd2 + b.sd2,
+          a.count + b.count, a.nan + b.nan,   a.left + b.left,   a.right + b.right,
+          a.small + b.small, a.dead + b.dead, a.below + b.below, a.above + b.above};
+}
+
+// f and f' of the unit at x: a unary functor's fused(x), a gated one's gate (a = x, b = 1).
+template <Kind K, class Fn, class C>
+ACTGRAD_HOST_DEVICE Fused<C> unit_fused(const Fn& fn, C x) {
+  if constexpr (K == Kind::unary) {
+    return fn.fused(x);
+  } else {
+    const auto g = fn.fused(x, C(1));
+    return {g.y, g.da};
+  }
+}
+
+// Adds one element to p. Returns its histogram bin, or -1 when it has none (NaN, below, above).
+ACTGRAD_HOST_DEVICE int stats_add(StatsPartial& p, const StatsSetup& s, double x, double y,
+                                  double dy) {
+  if (x != x || y != y || dy != dy) {
+    ++p.nan;
+    return -1;
+  }
+  ++p.count;
+  const double a = y - s.shift_f, b = dy - s.shift_df;
+  p.sf += a;
+  p.sf2 += a * a;
+  p.sd += b;
+  p.sd2 += b * b;
+  const double m = dy < 0 ? -dy : dy;
+  const bool small = m < s.threshold;
+  p.small += small;
+  p.left += small && x <= s.left;
+  p.right += small && x >= s.right;
+  p.dead += dy == 0;
+  const double t = (dy - s.hist_lo) * s.hist_scale;
+  if (t < 0) {
+    ++p.below;
+    return -1;
+  }
+  if (t >= s.bins) {
+    if (t == s.bins) return s.bins - 1; // f' = hist_hi: the closed last bin
+    ++p.above;
+    return -1;
+  }
+  return int(t);
+}
+
+// CUDA: sets s.shift_f and s.shift_df from f and f' of x[0] (evaluate() in double, as the CPU
+// path does), then adds the statistics of x (device memory) to `total` and `hist` (bins
+// entries). Defined in kernels/stats.cu; throws Error(unavailable) in builds without CUDA.
+void stats_cuda(const Activation& act, ConstTensorView x, StatsSetup& s, const ExecOptions& opt,
+                StatsPartial& total, std::vector<std::int64_t>& hist);
+
+} // namespace detail
+} // namespace actgrad

@@ -1,0 +1,78 @@
+// Deep-network gradient decay (SPEC §6): the chain and dense simulations and mean-field theory.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "actgrad/activation.hpp"
+#include "actgrad/dtype.hpp"
+#include "actgrad/tensor.hpp"
+
+namespace actgrad {
+
+enum class DecayModel { dense, chain };
+
+// One simulation run. batch = 0 means the model's default (64 for dense, 65536 chain paths).
+struct DecayConfig {
+  Activation act{ActId{}};
+  DecayModel model = DecayModel::chain;
+  std::int64_t depth = 0;
+  std::int64_t width = 1024; // dense only
+  std::int64_t batch = 0;
+  double sigma_w2 = 1.0; // S
+  double sigma_b2 = 0.0; // T
+  std::uint64_t seed = 0;
+  Device device = Device::cpu();
+  DType dtype = DType::f32; // f32 or f64
+};
+
+// One CSV row of `actgrad decay`: layer l = 1..L.
+struct LayerStats {
+  std::int64_t layer;
+  double log10_grad_norm2; // finite at any depth unless the gradient is exactly 0 (-inf then)
+  double q;
+  double saturated_fraction;
+};
+
+// Called with (layers done, total) from the host thread; may be empty.
+using ProgressFn = std::function<void(std::int64_t, std::int64_t)>;
+
+// Validates cfg (throws actgrad::Error naming the bad field and what is allowed, including a
+// memory request beyond the machine with the bytes it needs) and runs the model on cfg.device.
+std::vector<LayerStats> simulate_decay(const DecayConfig& cfg, const ProgressFn& progress = {});
+// The two models; simulate_decay validates and dispatches to them.
+std::vector<LayerStats> simulate_chain(const DecayConfig& cfg, const ProgressFn& progress);
+std::vector<LayerStats> simulate_dense(const DecayConfig& cfg, const ProgressFn& progress);
+// Bytes the dense model needs on its device for cfg (what the memory check and errors report).
+std::uint64_t dense_memory_bytes(const DecayConfig& cfg);
+// Bytes the chain model needs on cfg.device (per-layer partial sums; the paths live in registers).
+std::uint64_t chain_memory_bytes(const DecayConfig& cfg);
+// The model's batch when cfg.batch = 0: 64 (dense) or 65536 paths (chain).
+std::int64_t default_batch(DecayModel model);
+
+// A unit counts as saturated, in both models, when |phi'(x)| < saturation_threshold(act) =
+// 0.01 max|phi'(x)| over x in [-64, 64] (at act's parameters; a gated unit's gate).
+double saturation_threshold(const Activation& act);
+
+// Mean-field theory (Poole et al. 2016, Schoenholz et al. 2017) for a unary activation.
+struct MeanField {
+  double q_star;      // fixed point of q -> S E[phi(sqrt(q) z)^2] + T
+  double chi1;        // S E[phi'(sqrt(q*) z)^2]
+  double depth_scale; // -1 / ln chi1 (inf at chi1 = 1)
+  bool converged;
+};
+MeanField mean_field(const Activation& act, double sigma_w2, double sigma_b2);
+// q^l for l = 1..depth (q^1 = S + T) and the per-layer factor chi(q^l) = S E[phi'(sqrt(q^l) z)^2].
+struct MeanFieldTrajectory {
+  std::vector<double> q;
+  std::vector<double> chi;
+};
+MeanFieldTrajectory mean_field_trajectory(const Activation& act, double sigma_w2, double sigma_b2,
+                                          std::int64_t depth);
+// The Gaussian expectations behind them: S E[phi(sqrt(q) z)^2] + T (the q-map) and
+// S E[phi'(sqrt(q) z)^2] (chi at q), z ~ N(0,1), by adaptive Gauss-Kronrod split at z = 0.
+double mean_field_qmap(const Activation& act, double sigma_w2, double sigma_b2, double q);
+double mean_field_chi(const Activation& act, double sigma_w2, double q);
+
+} // namespace actgrad

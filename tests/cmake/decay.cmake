@@ -1,0 +1,12 @@
+# Gradient-decay tests (chain model, mean-field theory, `actgrad decay`/`phase`); the GPU
+# comparison of the chain kernel with the CPU path builds only with CUDA and skips without a GPU.
+actgrad_add_test(test_decay_chain SOURCES test_decay_chain.cpp LIBS OpenMP::OpenMP_CXX)
+actgrad_add_test(test_mean_field SOURCES test_mean_field.cpp)
+if(ACTGRAD_WITH_CUDA)
+  actgrad_add_test(test_decay_chain_cuda SOURCES test_decay_chain_cuda.cpp)
+endif()
+if(TARGET actgrad_cli)
+  actgrad_add_test(test_decay_cli SOURCES test_decay_cli.cpp)
+  target_compile_definitions(test_decay_cli PRIVATE ACTGRAD_CLI_PATH="$<TARGET_FILE:actgrad_cli>")
+  add_dependencies(test_decay_cli actgrad_cli)
+endif()

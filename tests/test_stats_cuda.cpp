@@ -1,0 +1,115 @@
+// saturation_stats on a CUDA device against the CPU path: several activations, every dtype,
+// sizes across block and grid boundaries, a user stream, and host pointers rejected. Each test
+// skips, with the reason, when no CUDA device is usable.
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include "actgrad/actgrad.hpp"
+#include "actgrad/saturation.hpp"
+
+namespace {
+
+using actgrad::Activation;
+using actgrad::bfloat16_t;
+using actgrad::Buffer;
+using actgrad::Device;
+using actgrad::half_t;
+using actgrad::SaturationStats;
+using actgrad::SaturationStatsOptions;
+
+class CudaStats : public ::testing::Test {
+protected:
+  void SetUp() override {
+    if (!Device::cuda_available()) GTEST_SKIP() << Device::automatic_reason();
+  }
+};
+
+template <class S>
+S from_double(double v) {
+  if constexpr (std::is_same<S, half_t>::value)
+    return actgrad::to_half(float(v));
+  else if constexpr (std::is_same<S, bfloat16_t>::value)
+    return actgrad::to_bfloat16(float(v));
+  else
+    return S(v);
+}
+
+// GPU and CPU compute f' with the same functor in the same compute type; device libm may differ
+// from the host's by an ulp or two, so an element exactly at a threshold or bin edge may move.
+// Allow a few per count, and 1e-9 relative (f32/f64) or 1e-5 (16-bit) on the moments.
+void expect_agree(const SaturationStats& g, const SaturationStats& c, double tol) {
+  const double slack = 2 + 1e-6 * double(c.count);
+  EXPECT_EQ(g.n, c.n);
+  EXPECT_EQ(g.count, c.count);
+  EXPECT_EQ(g.nan, c.nan);
+  EXPECT_NEAR(double(g.small_derivative), double(c.small_derivative), slack);
+  EXPECT_NEAR(double(g.saturated_left), double(c.saturated_left), slack);
+  EXPECT_NEAR(double(g.saturated_right), double(c.saturated_right), slack);
+  EXPECT_NEAR(double(g.dead), double(c.dead), slack);
+  EXPECT_NEAR(double(g.below), double(c.below), slack);
+  EXPECT_NEAR(double(g.above), double(c.above), slack);
+  ASSERT_EQ(g.histogram.size(), c.histogram.size());
+  for (std::size_t b = 0; b < g.histogram.size(); ++b)
+    EXPECT_NEAR(double(g.histogram[b]), double(c.histogram[b]), 2 * slack) << "bin " << b;
+  EXPECT_NEAR(g.mean_f, c.mean_f, tol * (1 + std::fabs(c.mean_f)));
+  EXPECT_NEAR(g.var_f, c.var_f, tol * (1 + c.var_f));
+  EXPECT_NEAR(g.mean_df, c.mean_df, tol * (1 + std::fabs(c.mean_df)));
+  EXPECT_NEAR(g.var_df, c.var_df, tol * (1 + c.var_df));
+}
+
+template <class S>
+void compare(const std::string& name, std::int64_t n, cudaStream_t stream, double tol) {
+  SCOPED_TRACE(name + " " + actgrad::dtype_name(actgrad::Storage<S>::dtype) +
+               " n=" + std::to_string(n));
+  const Activation act = Activation::parse(name);
+  std::mt19937_64 rng(std::uint64_t(n) + 1);
+  std::normal_distribution<double> normal(0.3, 4);
+  std::vector<S> x(static_cast<std::size_t>(n));
+  for (S& v : x) v = from_double<S>(normal(rng));
+  if (n > 5) x[5] = from_double<S>(std::nan(""));
+  const actgrad::DType dt = actgrad::Storage<S>::dtype;
+  Buffer d(dt, n, Device::cuda(0));
+  actgrad::copy(actgrad::view(x.data(), n), d.view());
+  SaturationStatsOptions opt;
+  opt.bins = 48;
+  opt.exec.stream = stream;
+  const SaturationStats g = actgrad::saturation_stats(act, std::as_const(d).view(), opt);
+  const SaturationStats c = actgrad::saturation_stats(act, actgrad::view(x.data(), n), opt);
+  expect_agree(g, c, tol);
+}
+
+TEST_F(CudaStats, AgreesWithCpu) {
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreate(&stream), cudaSuccess);
+  for (const char* name : {"sigmoid", "relu", "gelu", "hardswish", "tanh", "exp", "swiglu"}) {
+    for (const std::int64_t n : {1, 255, 256, 257, 100'003, 3'000'000}) {
+      compare<float>(name, n, stream, 1e-9);
+      compare<double>(name, n, stream, 1e-9);
+      compare<half_t>(name, n, stream, 1e-5);
+      compare<bfloat16_t>(name, n, stream, 1e-5);
+    }
+  }
+  cudaStreamDestroy(stream);
+}
+
+TEST_F(CudaStats, EveryActivationF32) {
+  for (const actgrad::ActId id : actgrad::catalogue())
+    compare<float>(Activation(id).to_string(), 65'537, nullptr, 1e-9);
+}
+
+TEST_F(CudaStats, HostPointerIsRejected) {
+  std::vector<float> x(16, 0.f);
+  actgrad::ConstTensorView v = actgrad::view(x.data(), 16);
+  v.device = Device::cuda(0);
+  EXPECT_THROW(actgrad::saturation_stats(Activation::parse("relu"), v), actgrad::Error);
+}
+
+} // namespace
