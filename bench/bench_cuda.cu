@@ -6,6 +6,7 @@
 // <op>/<dtype>/<activation>/<variant> with
 //   op       fused     forward_with_derivative (gated: gated_forward_with_derivative)
 //            backward  backward (gated: gated_backward)
+//            stats     saturation_stats (one read of x; unary activations)
 //   variant  actgrad   the library's one kernel
 //            unfused   the same results from two library kernels: forward, then backward with
 //                      grad_out = 1 (what a framework's forward + autograd runs); fused op only
@@ -156,6 +157,11 @@ void register_activation(DType dt, const Activation& act) {
   });
   reg("backward" + tail + "/actgrad", 3, [act, pos](Arena& a) {
     actgrad::backward(act, (pos ? a.x_pos : a.x).view(), a.g.view(), a.o0.view());
+  });
+  // Saturation statistics of a pre-activation tensor (issue 4): one read of x; the call returns
+  // the reduced numbers, so its time includes the device-to-host transfer of the partials.
+  reg("stats" + tail + "/actgrad", 1, [act, pos](Arena& a) {
+    benchmark::DoNotOptimize(actgrad::saturation_stats(act, (pos ? a.x_pos : a.x).view()));
   });
 }
 

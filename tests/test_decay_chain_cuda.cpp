@@ -47,7 +47,10 @@ void expect_close(const std::vector<LayerStats>& cpu, const std::vector<LayerSta
     EXPECT_NEAR(g.log10_grad_norm2, c.log10_grad_norm2,
                 rel * std::max(1.0, std::fabs(c.log10_grad_norm2)))
         << what << " layer " << c.layer;
-    EXPECT_NEAR(g.q, c.q, rel * std::max(1e-300, std::fabs(c.q))) << what << " layer " << c.layer;
+    // q may overflow to inf in f32 on both (relu at S = 2 doubles z^2 every layer).
+    if (!(g.q == c.q)) {
+      EXPECT_NEAR(g.q, c.q, rel * std::max(1e-300, std::fabs(c.q))) << what << " layer " << c.layer;
+    }
     EXPECT_NEAR(g.saturated_fraction, c.saturated_fraction, 1e-3) << what << " layer " << c.layer;
   }
 }

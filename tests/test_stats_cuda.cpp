@@ -1,6 +1,7 @@
 // saturation_stats on a CUDA device against the CPU path: several activations, every dtype,
 // sizes across block and grid boundaries, a user stream, and host pointers rejected. Each test
 // skips, with the reason, when no CUDA device is usable.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -44,9 +45,13 @@ S from_double(double v) {
 
 // GPU and CPU compute f' with the same functor in the same compute type; device libm may differ
 // from the host's by an ulp or two, so an element exactly at a threshold or bin edge may move.
-// Allow a few per count, and 1e-9 relative (f32/f64) or 1e-5 (16-bit) on the moments.
-void expect_agree(const SaturationStats& g, const SaturationStats& c, double tol) {
-  const double slack = 2 + 1e-6 * double(c.count);
+// Allow a few per count plus `ambiguous` (the elements whose f' lies within float rounding of
+// an edge: 16-bit inputs repeat, so one such input value can move thousands of elements at
+// once; seen on an H200 for swiglu f16 at the top of the histogram), and 1e-9 relative
+// (f32/f64) or 1e-5 (16-bit) on the moments.
+void expect_agree(const SaturationStats& g, const SaturationStats& c, double tol,
+                  std::int64_t ambiguous) {
+  const double slack = 2 + 1e-6 * double(c.count) + double(ambiguous);
   EXPECT_EQ(g.n, c.n);
   EXPECT_EQ(g.count, c.count);
   EXPECT_EQ(g.nan, c.nan);
@@ -83,7 +88,26 @@ void compare(const std::string& name, std::int64_t n, cudaStream_t stream, doubl
   opt.exec.stream = stream;
   const SaturationStats g = actgrad::saturation_stats(act, std::as_const(d).view(), opt);
   const SaturationStats c = actgrad::saturation_stats(act, actgrad::view(x.data(), n), opt);
-  expect_agree(g, c, tol);
+  // Elements whose f' (in double) is within 2^-20 relative of a threshold or histogram edge,
+  // where float compute on two devices may fall on either side (16-bit storage only).
+  std::int64_t ambiguous = 0;
+  if constexpr (sizeof(S) == 2) {
+    std::vector<double> edges = {c.threshold, -c.threshold};
+    for (int b = 0; b <= opt.bins; ++b)
+      edges.push_back(c.hist_lo + (c.hist_hi - c.hist_lo) * b / opt.bins);
+    std::vector<signed char> near(65536, -1);
+    for (const S& v : x) {
+      signed char& m = near[v.bits];
+      if (m < 0) {
+        const double df = actgrad::evaluate(act, double(actgrad::Storage<S>::load(v))).dy;
+        m = 0;
+        for (const double e : edges)
+          if (std::fabs(df - e) <= 0x1p-20 * std::max(std::fabs(e), 1e-30)) m = 1;
+      }
+      ambiguous += m;
+    }
+  }
+  expect_agree(g, c, tol, ambiguous);
 }
 
 TEST_F(CudaStats, AgreesWithCpu) {
