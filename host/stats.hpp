@@ -22,6 +22,14 @@ struct StatsSetup {
   int bins;
 };
 
+// The host-side analysis a call starts from: saturated regions at eps and the automatic
+// histogram range of f'. Cached per (activation, eps) by stats_analysis (host/stats_cpu.cpp).
+struct StatsAnalysis {
+  SaturationReport rep;
+  double auto_lo = 0, auto_hi = 0;
+};
+StatsAnalysis stats_analysis(const Activation& act, double eps);
+
 // Partial sums over a set of elements; merged by addition (order fixed by the caller).
 struct StatsPartial {
   double sf, sf2, sd, sd2; // sums of (f - shift_f), its square, (f' - shift_df), its square

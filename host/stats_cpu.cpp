@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <omp.h>
@@ -122,6 +125,59 @@ void stats_cuda(const Activation&, ConstTensorView, StatsSetup&, const ExecOptio
 
 } // namespace detail
 
+namespace detail {
+
+// The scalar analysis behind a call (root finding on f' and a scan of its range: thousands of
+// evaluations, milliseconds), computed once per (activation, eps) and kept, since training code
+// asks the same layers every step. At most kMaxCached entries; then the cache starts afresh.
+constexpr std::size_t kMaxCached = 1024;
+
+StatsAnalysis compute_analysis(const Activation& act, double eps) {
+  StatsAnalysis an;
+  an.rep = saturation(act, eps);
+  const SaturationReport& rep = an.rep;
+  // Range of f' over the line, or over [-8, 8] where it is unbounded; 0 always included.
+  double lo = 0, hi = 0;
+  const bool unbounded = !std::isfinite(rep.max_abs_derivative);
+  const int steps = 4096;
+  const double span = unbounded ? 8 : 1e6;
+  for (int i = -steps; i <= steps; ++i) {
+    // Dense near 0, reaching +-span: x = span * (i/steps)^5.
+    const double t = double(i) / steps;
+    const double d = evaluate(act, span * t * t * t * t * t).dy;
+    if (std::isfinite(d)) lo = std::min(lo, d), hi = std::max(hi, d);
+  }
+  // A supremum at a jump (hardswish: 1.5 approached at 3-) that the sampling missed.
+  if (!unbounded && rep.max_abs_derivative > std::max(-lo, hi)) {
+    if (evaluate(act, rep.argmax).dy < 0)
+      lo = -rep.max_abs_derivative;
+    else
+      hi = rep.max_abs_derivative;
+  }
+  if (!(lo < hi)) hi = lo + 1; // constant f' = 0
+  an.auto_lo = lo;
+  an.auto_hi = hi;
+  return an;
+}
+
+StatsAnalysis stats_analysis(const Activation& act, double eps) {
+  static std::mutex mutex;
+  static std::map<std::pair<std::string, double>, StatsAnalysis> cache;
+  const std::pair<std::string, double> key{act.to_string(), eps};
+  {
+    const std::lock_guard<std::mutex> lock(mutex);
+    const auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+  }
+  const StatsAnalysis an = compute_analysis(act, eps); // outside the lock: milliseconds
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (cache.size() >= kMaxCached) cache.clear();
+  cache.emplace(key, an);
+  return an;
+}
+
+} // namespace detail
+
 SaturationStats saturation_stats(const Activation& act, ConstTensorView x,
                                  const SaturationStatsOptions& opt) {
   const std::string fn = "actgrad::saturation_stats: ";
@@ -140,37 +196,15 @@ SaturationStats saturation_stats(const Activation& act, ConstTensorView x,
     throw Error(fn + "exec.threads = " + std::to_string(opt.exec.threads) +
                 " is negative; 0 means OpenMP's default");
 
-  const SaturationReport rep = saturation(act, opt.eps);
+  const detail::StatsAnalysis an = detail::stats_analysis(act, opt.eps);
+  const SaturationReport& rep = an.rep;
   SaturationStats st;
   st.n = x.n;
   st.threshold = rep.threshold;
   st.left_bound = rep.left.bound;
   st.right_bound = rep.right.bound;
-  st.hist_lo = opt.hist_lo;
-  st.hist_hi = opt.hist_hi;
-  if (auto_range) {
-    // Range of f' over the line, or over [-8, 8] where it is unbounded; 0 always included.
-    double lo = 0, hi = 0;
-    const bool unbounded = !std::isfinite(rep.max_abs_derivative);
-    const int steps = 4096;
-    const double span = unbounded ? 8 : 1e6;
-    for (int i = -steps; i <= steps; ++i) {
-      // Dense near 0, reaching +-span: x = span * (i/steps)^5.
-      const double t = double(i) / steps;
-      const double d = evaluate(act, span * t * t * t * t * t).dy;
-      if (std::isfinite(d)) lo = std::min(lo, d), hi = std::max(hi, d);
-    }
-    // A supremum at a jump (hardswish: 1.5 approached at 3-) that the sampling missed.
-    if (!unbounded && rep.max_abs_derivative > std::max(-lo, hi)) {
-      if (evaluate(act, rep.argmax).dy < 0)
-        lo = -rep.max_abs_derivative;
-      else
-        hi = rep.max_abs_derivative;
-    }
-    if (!(lo < hi)) hi = lo + 1; // constant f' = 0
-    st.hist_lo = lo;
-    st.hist_hi = hi;
-  }
+  st.hist_lo = auto_range ? an.auto_lo : opt.hist_lo;
+  st.hist_hi = auto_range ? an.auto_hi : opt.hist_hi;
   st.histogram.assign(std::size_t(opt.bins), 0);
   if (x.n == 0) return st;
 

@@ -1,6 +1,6 @@
 // saturation_stats on CUDA: one pass over x, per-thread double sums reduced per block with
-// cub::BlockReduce, a shared-memory histogram of f' per block, per-block partials summed on the
-// host in block order (deterministic). Every CUDA call and launch is checked.
+// cub::BlockReduce, a shared-memory histogram of f' per block (warp-aggregated increments),
+// per-block partials summed on the host in block order (deterministic). Every CUDA call and launch is checked.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -51,10 +51,16 @@ __global__ void __launch_bounds__(kStatsThreads)
     }
 #pragma unroll
     for (int u = 0; u < kStatsUnroll; ++u) {
-      if (i + u * stride >= n) break;
-      const Fused<C> r = unit_fused<K>(fn, v[u]);
-      const int bin = stats_add(p, s, double(v[u]), double(r.y), double(r.dy));
-      if (bin >= 0) atomicAdd(&block_hist[bin], 1u);
+      int bin = -1;
+      if (i + u * stride < n) {
+        const Fused<C> r = unit_fused<K>(fn, v[u]);
+        bin = stats_add(p, s, double(v[u]), double(r.y), double(r.dy));
+      }
+      // Lanes with the same bin add once, by their lowest lane: f' often takes few values
+      // (relu: 0 or 1), and 32 lanes hitting one shared counter would serialise.
+      const unsigned same = __match_any_sync(__activemask(), bin);
+      if (bin >= 0 && (threadIdx.x & 31) == unsigned(__ffs(same) - 1))
+        atomicAdd(&block_hist[bin], unsigned(__popc(same)));
     }
   }
   using Reduce = cub::BlockReduce<StatsPartial, kStatsThreads>;
