@@ -169,11 +169,7 @@ void register_activation(DType dt, const Activation& act) {
 
 int main(int argc, char** argv) {
   std::vector<char*> rest = actgrad_bench::parse_flags(argc, argv, g_opt);
-  if (!Device::cuda_available()) {
-    std::fprintf(stderr, "bench_cuda: no usable CUDA device: %s\n",
-                 Device::automatic_reason().c_str());
-    return 1;
-  }
+  if (!actgrad_bench::cuda_usable("bench_cuda")) return 1;
   g_flush = actgrad_bench::make_flush_buffer();
   cudaDeviceProp prop{};
   check(cudaGetDeviceProperties(&prop, 0), "device properties");
@@ -185,11 +181,7 @@ int main(int argc, char** argv) {
     register_copy(dt);
     for (actgrad::ActId id : actgrad::catalogue()) register_activation(dt, Activation(id));
   }
-  int rargc = int(rest.size());
-  benchmark::Initialize(&rargc, rest.data());
-  if (benchmark::ReportUnrecognizedArguments(rargc, rest.data())) return 2;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
+  if (const int rc = actgrad_bench::run_benchmarks(rest)) return rc;
   g_arena.reset();
   g_flush = Buffer();
   return 0;

@@ -135,11 +135,7 @@ void run_one(benchmark::State& state, const CudnnAct& ca, DType dt) {
 
 int main(int argc, char** argv) {
   std::vector<char*> rest = actgrad_bench::parse_flags(argc, argv, g_opt);
-  if (!Device::cuda_available()) {
-    std::fprintf(stderr, "bench_cudnn: no usable CUDA device: %s\n",
-                 Device::automatic_reason().c_str());
-    return 1;
-  }
+  if (!actgrad_bench::cuda_usable("bench_cudnn")) return 1;
   const cudnnStatus_t st = cudnnCreate(&g_handle);
   if (st != CUDNN_STATUS_SUCCESS) {
     std::fprintf(stderr, "bench_cudnn: cudnnCreate: %s\n", cudnnGetErrorString(st));
@@ -159,11 +155,7 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMillisecond);
     }
   }
-  int rargc = int(rest.size());
-  benchmark::Initialize(&rargc, rest.data());
-  if (benchmark::ReportUnrecognizedArguments(rargc, rest.data())) return 2;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
+  if (const int rc = actgrad_bench::run_benchmarks(rest)) return rc;
   g_arena.reset();
   g_flush = Buffer();
   cudnnDestroy(g_handle);

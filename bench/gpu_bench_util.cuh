@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <type_traits>
+#include <vector>
 
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
@@ -138,6 +140,25 @@ inline std::vector<actgrad::DType> dtypes_of(const std::string& list) {
     std::exit(2);
   }
   return out;
+}
+
+// False, after one line on stderr naming `program`, when no CUDA device is usable.
+inline bool cuda_usable(const char* program) {
+  if (actgrad::Device::cuda_available()) return true;
+  std::fprintf(stderr, "%s: no usable CUDA device: %s\n", program,
+               actgrad::Device::automatic_reason().c_str());
+  return false;
+}
+
+// Runs the registered benchmarks with the Google Benchmark flags in `rest` (from parse_flags).
+// Returns main's status: 0, or 2 on a flag Google Benchmark does not know.
+inline int run_benchmarks(std::vector<char*>& rest) {
+  int rargc = int(rest.size());
+  benchmark::Initialize(&rargc, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(rargc, rest.data())) return 2;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
 }
 
 } // namespace actgrad_bench

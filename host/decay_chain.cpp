@@ -36,18 +36,6 @@ std::vector<LayerStats> chain_layer_stats(const std::vector<ChainPartial>& sums,
 
 namespace {
 
-template <class T>
-ChainArgs<T> chain_args(const DecayConfig& cfg) {
-  ChainArgs<T> a;
-  a.sqrt_s = T(std::sqrt(cfg.sigma_w2));
-  a.sigma_b = T(std::sqrt(cfg.sigma_b2));
-  a.sat_threshold = T(saturation_threshold(cfg.act));
-  a.seed = cfg.seed;
-  a.paths = cfg.batch;
-  a.depth = cfg.depth;
-  return a;
-}
-
 // Sums of layer l over paths [0, n) of a chunk whose states are in st; `layer` advances them.
 template <class T, class Layer>
 ChainPartial chunk_layer(ChainState<T>* st, std::int64_t n, Layer&& layer) {

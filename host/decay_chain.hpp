@@ -4,6 +4,7 @@
 // all paths per layer, state in memory: the unfused way) exists for bench/bench_chain.cpp.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -14,6 +15,19 @@ namespace actgrad {
 namespace detail {
 
 enum class ChainVariant { fused, per_layer };
+
+// The per-path constants of cfg in compute type T (shared by the CPU and CUDA runs).
+template <class T>
+ChainArgs<T> chain_args(const DecayConfig& cfg) {
+  ChainArgs<T> a;
+  a.sqrt_s = T(std::sqrt(cfg.sigma_w2));
+  a.sigma_b = T(std::sqrt(cfg.sigma_b2));
+  a.sat_threshold = T(saturation_threshold(cfg.act));
+  a.seed = cfg.seed;
+  a.paths = cfg.batch;
+  a.depth = cfg.depth;
+  return a;
+}
 
 // Per-layer sums over all paths -> the CSV rows (l = 1..depth).
 std::vector<LayerStats> chain_layer_stats(const std::vector<ChainPartial>& sums,

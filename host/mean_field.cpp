@@ -10,31 +10,15 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <queue>
 #include <vector>
 
 #include "actgrad/decay.hpp"
 #include "actgrad/error.hpp"
 #include "actgrad/scalar.hpp"
+#include "quadrature.hpp"
 
 namespace actgrad {
 namespace {
-
-// Gauss-Kronrod 7-15 on [-1, 1]: Kronrod nodes (positive half, the last is 0), Kronrod weights,
-// and the Gauss weights of the odd-indexed nodes (QUADPACK qk15).
-constexpr double kXgk[8] = {
-    0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
-    0.864864423359769072789712788640926, 0.741531185599394439863864773280788,
-    0.586087235467691130294144845693013, 0.405845151377397166906606412076961,
-    0.207784955007898467600689403773245, 0.000000000000000000000000000000000};
-constexpr double kWgk[8] = {
-    0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
-    0.104790010322250183839876322541518, 0.140653259715525918745189590510238,
-    0.169004726639267902826583426598550, 0.190350578064785409913256402421014,
-    0.204432940075298892414161999234649, 0.209482141084727828012999174891714};
-constexpr double kWg[4] = {0.129484966168869693270611432679082, 0.279705391489276667901467771423780,
-                           0.381830050505118944950369775488975,
-                           0.417959183673469387755102040816327};
 
 constexpr double kRelTol = 1e-14;
 constexpr double kAbsTol = 1e-300;
@@ -46,11 +30,6 @@ constexpr double kMinQ = 1e-300;
 // deviations are far past any activation's transition region.
 constexpr double kMaxQ = 1e40;
 
-struct Piece {
-  double a, b, value, error;
-  bool operator<(const Piece& o) const { return error < o.error; }
-};
-
 // Integral of f over [0, inf) through t in [0, 1).
 template <class F>
 double half_line_integral(F&& f) {
@@ -61,45 +40,8 @@ double half_line_integral(F&& f) {
     if (weight == 0.0) return 0.0;                // beyond z ~ 38.6; also skips inf * 0
     return f(z) * weight / (u * u);
   };
-  auto rule = [&](double a, double b) {
-    const double c = 0.5 * (a + b), r = 0.5 * (b - a);
-    const double fc = h(c);
-    double k = fc * kWgk[7], g = fc * kWg[3];
-    for (int j = 0; j < 7; ++j) {
-      const double s = h(c - r * kXgk[j]) + h(c + r * kXgk[j]);
-      k += kWgk[j] * s;
-      if (j % 2 == 1) g += kWg[j / 2] * s;
-    }
-    return Piece{a, b, k * r, std::fabs((k - g) * r)};
-  };
-  std::priority_queue<Piece> heap;
-  double total = 0.0, error = 0.0;
-  for (int i = 0; i < kStartIntervals; ++i) {
-    const Piece p = rule(double(i) / kStartIntervals, double(i + 1) / kStartIntervals);
-    total += p.value;
-    error += p.error;
-    heap.push(p);
-  }
-  int count = kStartIntervals;
-  while (error > std::max(kAbsTol, kRelTol * std::fabs(total)) && count < kMaxIntervals) {
-    if (!std::isfinite(total)) break;
-    const Piece p = heap.top();
-    heap.pop();
-    const double m = 0.5 * (p.a + p.b);
-    const Piece l = rule(p.a, m), r = rule(m, p.b);
-    total += l.value + r.value - p.value;
-    error += l.error + r.error - p.error;
-    heap.push(l);
-    heap.push(r);
-    count += 1;
-  }
-  // Re-add the pieces so accumulated cancellation in `total` does not linger.
-  double sum = 0.0;
-  while (!heap.empty()) {
-    sum += heap.top().value;
-    heap.pop();
-  }
-  return sum / std::sqrt(2.0 * M_PI);
+  return detail::integrate_global(h, 0.0, 1.0, kStartIntervals, kRelTol, kAbsTol, kMaxIntervals) /
+         std::sqrt(2.0 * M_PI);
 }
 
 // E[phi(sqrt(q) z)^2] (derivative = false) or E[phi'(sqrt(q) z)^2].

@@ -10,6 +10,7 @@
 
 #include "actgrad/error.hpp"
 #include "actgrad/scalar.hpp"
+#include "quadrature.hpp"
 
 namespace actgrad {
 namespace {
@@ -189,48 +190,6 @@ void check_distribution(double mean, double std) {
                 " must be a finite number greater than 0");
 }
 
-// --- quadrature ------------------------------------------------------------------------------
-
-// Gauss-Kronrod 7-15 nodes and weights on [-1, 1] (Kronrod nodes; every other one is Gauss).
-constexpr double kXgk[8] = {
-    0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
-    0.864864423359769072789712788640926, 0.741531185599394439863864773280788,
-    0.586087235467691130294144845693013, 0.405845151377397166906606412076961,
-    0.207784955007898467600689403773245, 0.000000000000000000000000000000000};
-constexpr double kWgk[8] = {
-    0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
-    0.104790010322250183839876322541518, 0.140653259715525918745189590510238,
-    0.169004726639267902826583426598550, 0.190350578064785409913256402421014,
-    0.204432940075298892414161999234649, 0.209482141084727828012999174891714};
-constexpr double kWg[4] = {0.129484966168869693270611432679082, 0.279705391489276667901467771423780,
-                           0.381830050505118944950369775488975,
-                           0.417959183673469387755102040816327};
-
-template <class G>
-double gk15(G&& g, double a, double b, double& err) {
-  const double c = (a + b) / 2, h = (b - a) / 2;
-  const double fc = g(c);
-  double k = fc * kWgk[7], gs = fc * kWg[3];
-  for (int j = 0; j < 7; ++j) {
-    const double f1 = g(c - h * kXgk[j]), f2 = g(c + h * kXgk[j]);
-    k += kWgk[j] * (f1 + f2);
-    if (j % 2 == 1) gs += kWg[j / 2] * (f1 + f2);
-  }
-  err = std::fabs((k - gs) * h);
-  return k * h;
-}
-
-template <class G>
-double adaptive(G&& g, double a, double b, double tol, int depth) {
-  double err = 0;
-  const double v = gk15(g, a, b, err);
-  if (std::isnan(v)) return kNaN;
-  if (err <= tol || depth == 0 || !(b - a > 1e-14 * (1 + std::fabs(a)))) return v;
-  const double m = (a + b) / 2;
-  const double t = std::max(tol / 2, 1e-18);
-  return adaptive(g, a, m, t, depth - 1) + adaptive(g, m, b, t, depth - 1);
-}
-
 } // namespace
 
 double gaussian_expectation(const Activation& act, Moment which, double mean, double std) {
@@ -252,7 +211,7 @@ double gaussian_expectation(const Activation& act, Moment which, double mean, do
   cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
   double sum = 0;
   for (std::size_t i = 0; i + 1 < cuts.size(); ++i)
-    sum += adaptive(g, cuts[i], cuts[i + 1], 1e-15, 60);
+    sum += detail::integrate_local(g, cuts[i], cuts[i + 1], 1e-15, 60);
   return sum;
 }
 

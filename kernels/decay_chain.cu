@@ -256,18 +256,6 @@ std::vector<ChainPartial> run_per_layer(const DecayConfig& cfg, const Fn& fn, co
   return out;
 }
 
-template <class T>
-ChainArgs<T> chain_args(const DecayConfig& cfg) {
-  ChainArgs<T> a;
-  a.sqrt_s = T(std::sqrt(cfg.sigma_w2));
-  a.sigma_b = T(std::sqrt(cfg.sigma_b2));
-  a.sat_threshold = T(saturation_threshold(cfg.act));
-  a.seed = cfg.seed;
-  a.paths = cfg.batch;
-  a.depth = cfg.depth;
-  return a;
-}
-
 // One fused kernel per activation per compute type; the unfused kernels for f32 only (they exist
 // for the benchmark, which runs the default dtype).
 template <class T>

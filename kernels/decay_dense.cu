@@ -17,6 +17,7 @@
 #include "actgrad/api.hpp"
 #include "actgrad/buffer.hpp"
 #include "actgrad/error.hpp"
+#include "cuda_check.hpp"
 #include "decay_dense.hpp"
 
 namespace actgrad {
@@ -27,11 +28,7 @@ constexpr int kThreads = 256;
 constexpr int kReduceBlocks = 264; // 2 per SM on an H100 (132 SMs); a fixed count, fixed order
 
 void check(cudaError_t err, const char* what) {
-  if (err != cudaSuccess) {
-    cudaGetLastError();
-    throw Error(std::string("dense model on cuda: ") + what + ": " + cudaGetErrorString(err),
-                Error::Kind::runtime);
-  }
+  if (err != cudaSuccess) cuda_fail("dense model on cuda", what, err);
 }
 
 void check(cublasStatus_t st, const char* what) {
@@ -117,28 +114,11 @@ __global__ void mul_sumsq_kernel(const T* d, const T* g, T* delta, std::int64_t 
   if (threadIdx.x == 0) partial[2 * blockIdx.x] = s2, partial[2 * blockIdx.x + 1] = 0;
 }
 
-class DeviceScope {
-public:
-  explicit DeviceScope(int index) {
-    check(cudaGetDevice(&previous_), "cudaGetDevice");
-    if (previous_ != index) check(cudaSetDevice(index), "cannot make the device current");
-    changed_ = previous_ != index;
-  }
-  ~DeviceScope() {
-    if (changed_) cudaSetDevice(previous_);
-  }
-  DeviceScope(const DeviceScope&) = delete;
-  DeviceScope& operator=(const DeviceScope&) = delete;
-
-private:
-  int previous_ = 0;
-  bool changed_ = false;
-};
-
 template <class T>
 class CudaDense final : public DenseBackend {
 public:
-  explicit CudaDense(Device device) : device_(device), scope_(device.index) {
+  explicit CudaDense(Device device)
+      : device_(device), scope_(device.index, [] { return std::string("dense model on cuda"); }) {
     check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
     if (cublasCreate(&handle_) != CUBLAS_STATUS_SUCCESS) {
       cudaStreamDestroy(stream_);
@@ -257,7 +237,7 @@ private:
   }
 
   Device device_;
-  DeviceScope scope_;
+  CudaDeviceScope scope_;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t handle_ = nullptr;
   Buffer partial_;

@@ -9,6 +9,7 @@
 
 #include "actgrad/error.hpp"
 #include "call.hpp"
+#include "cuda_check.hpp"
 #include "elementwise_body.hpp"
 
 namespace actgrad {
@@ -18,34 +19,6 @@ namespace {
 std::string where(const Call& call) {
   return std::string("actgrad::") + call.fn + " on cuda:" + std::to_string(call.device.index);
 }
-
-[[noreturn]] void cuda_fail(const Call& call, const char* what, cudaError_t err) {
-  cudaGetLastError(); // clear it so the caller's next CUDA call starts clean
-  throw Error(where(call) + ": " + what + ": " + cudaGetErrorString(err), Error::Kind::runtime);
-}
-
-// Makes call.device current for the scope and restores the caller's device afterwards.
-class DeviceScope {
-public:
-  explicit DeviceScope(const Call& call) {
-    cudaError_t err = cudaGetDevice(&previous_);
-    if (err != cudaSuccess) cuda_fail(call, "cudaGetDevice failed", err);
-    if (previous_ != call.device.index) {
-      err = cudaSetDevice(call.device.index);
-      if (err != cudaSuccess) cuda_fail(call, "cannot make the device current", err);
-    }
-    changed_ = previous_ != call.device.index;
-  }
-  ~DeviceScope() {
-    if (changed_) cudaSetDevice(previous_);
-  }
-  DeviceScope(const DeviceScope&) = delete;
-  DeviceScope& operator=(const DeviceScope&) = delete;
-
-private:
-  int previous_ = 0;
-  bool changed_ = false;
-};
 
 // SM count and threads per SM, queried once per device (attribute queries cost microseconds).
 LaunchConfig device_config(const Call& call) {
@@ -62,7 +35,7 @@ LaunchConfig device_config(const Call& call) {
                                    index);
     if (err != cudaSuccess) {
       c = LaunchConfig{};
-      cuda_fail(call, "cannot query the device's attributes", err);
+      cuda_fail(where(call), "cannot query the device's attributes", err);
     }
   }
   return c;
@@ -77,7 +50,7 @@ void check_pointer(const Call& call, const char* name, const void* p) {
                 std::to_string(elem) + "-byte " + dtype_name(call.dtype) + " elements");
   cudaPointerAttributes attr{};
   const cudaError_t err = cudaPointerGetAttributes(&attr, p);
-  if (err != cudaSuccess) cuda_fail(call, "cannot inspect a view's pointer", err);
+  if (err != cudaSuccess) cuda_fail(where(call), "cannot inspect a view's pointer", err);
   if (attr.type == cudaMemoryTypeManaged) return;
   if (attr.type != cudaMemoryTypeDevice)
     throw Error(where(call) + ": argument '" + name + "' is " +
@@ -98,7 +71,7 @@ void run_cuda(const Call& call) {
                 Error::Kind::unavailable);
   int count = 0;
   const cudaError_t err = cudaGetDeviceCount(&count);
-  if (err != cudaSuccess) cuda_fail(call, "cannot count CUDA devices", err);
+  if (err != cudaSuccess) cuda_fail(where(call), "cannot count CUDA devices", err);
   if (call.device.index < 0 || call.device.index >= count)
     throw Error(where(call) + ": no such device; " + std::to_string(count) +
                 " CUDA device(s), cuda:0 to cuda:" + std::to_string(count - 1));
@@ -106,7 +79,7 @@ void run_cuda(const Call& call) {
     if (call.in[k]) check_pointer(call, call.in_names[k], call.in[k]);
     if (call.out[k]) check_pointer(call, call.out_names[k], call.out[k]);
   }
-  const DeviceScope scope(call);
+  const CudaDeviceScope scope(call.device.index, [&] { return where(call); });
   LaunchConfig cfg = device_config(call);
   cfg.stream = call.opt.stream;
   switch (call.dtype) {

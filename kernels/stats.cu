@@ -13,6 +13,7 @@
 
 #include "actgrad/error.hpp"
 #include "actgrad/scalar.hpp"
+#include "cuda_check.hpp"
 #include "dispatch.hpp"
 #include "stats.hpp"
 
@@ -77,30 +78,8 @@ std::string where(ConstTensorView x) {
 }
 
 void check(cudaError_t err, ConstTensorView x, const char* what) {
-  if (err == cudaSuccess) return;
-  cudaGetLastError();
-  throw Error(where(x) + ": " + what + ": " + cudaGetErrorString(err), Error::Kind::runtime);
+  if (err != cudaSuccess) cuda_fail(where(x), what, err);
 }
-
-// Makes x's device current for the scope.
-class DeviceScope {
-public:
-  explicit DeviceScope(ConstTensorView x) {
-    check(cudaGetDevice(&previous_), x, "cudaGetDevice failed");
-    if (previous_ != x.device.index)
-      check(cudaSetDevice(x.device.index), x, "cannot make the device current");
-    changed_ = previous_ != x.device.index;
-  }
-  ~DeviceScope() {
-    if (changed_) cudaSetDevice(previous_);
-  }
-  DeviceScope(const DeviceScope&) = delete;
-  DeviceScope& operator=(const DeviceScope&) = delete;
-
-private:
-  int previous_ = 0;
-  bool changed_ = false;
-};
 
 // Stream-ordered scratch memory, freed on the stream when the scope ends.
 class Scratch {
@@ -193,7 +172,7 @@ void stats_cuda(const Activation& act, ConstTensorView x, StatsSetup& s, const E
       (attr.type != cudaMemoryTypeDevice || attr.device != x.device.index))
     throw Error(where(x) + ": argument 'x' is not device memory of cuda:" +
                 std::to_string(x.device.index) + "; copy it to a cuda Buffer or use a cpu view");
-  const DeviceScope scope(x);
+  const CudaDeviceScope scope(x.device.index, [&] { return where(x); });
   const cudaStream_t stream = static_cast<cudaStream_t>(opt.stream);
   int sm_count = 0, threads_per_sm = 0;
   check(cudaDeviceGetAttribute(&sm_count, cudaDevAttrMultiProcessorCount, x.device.index), x,

@@ -1,4 +1,4 @@
-// Test helper shared by the engine-body and GPU tests: storage conversions and the one
+// Test helper shared by the engine-body, GPU and statistics tests: storage conversions and the one
 // "agrees with the CPU path" tolerance.
 #pragma once
 
@@ -13,6 +13,12 @@ namespace actgrad_test {
 template <class S>
 double to_double(S v) {
   return double(actgrad::Storage<S>::load(v));
+}
+
+// v rounded to storage type S (through S's compute type, as the library stores results).
+template <class S>
+S from_double(double v) {
+  return actgrad::Storage<S>::store(typename actgrad::Storage<S>::compute(v));
 }
 
 // Unit roundoff times 2 of storage type S.

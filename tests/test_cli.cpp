@@ -8,92 +8,30 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "actgrad/actgrad.hpp"
-
-#ifndef ACTGRAD_CLI_PATH
-#error "ACTGRAD_CLI_PATH must name the actgrad executable (tests/cmake/cli.cmake sets it)"
-#endif
+#include "cli_run.hpp"
 
 namespace {
 
 using actgrad::Activation;
 using actgrad::bfloat16_t;
 using actgrad::half_t;
+using actgrad_test::CliRun;
+using actgrad_test::expect_usage_error;
+using actgrad_test::lines;
+using actgrad_test::run_cli;
 
 // ---------------------------------------------------------------------------------------------
 // Running the binary
-
-struct CliRun {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// A temporary file that is removed when the object goes away.
-struct TempFile {
-  std::string path;
-  int fd = -1;
-  TempFile() {
-    const char* dir = std::getenv("TMPDIR");
-    path = std::string(dir && *dir ? dir : "/tmp") + "/actgrad_cli_test_XXXXXX";
-    fd = mkstemp(path.data());
-    if (fd < 0) throw std::runtime_error("mkstemp failed for " + path);
-  }
-  ~TempFile() {
-    close(fd);
-    unlink(path.c_str());
-  }
-};
-
-// Runs `actgrad args...` with `input` on stdin; stdout and stderr are captured separately
-// through files, so large outputs cannot deadlock on a pipe.
-CliRun run(const std::vector<std::string>& args, const std::string& input = "") {
-  TempFile in, out, err;
-  if (!input.empty() &&
-      write(in.fd, input.data(), input.size()) != static_cast<ssize_t>(input.size()))
-    throw std::runtime_error("writing the stdin file failed");
-  lseek(in.fd, 0, SEEK_SET);
-  std::vector<std::string> argv_text = {ACTGRAD_CLI_PATH};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in.fd, 0);
-    dup2(out.fd, 1);
-    dup2(err.fd, 2);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int wstatus = 0;
-  waitpid(pid, &wstatus, 0);
-  CliRun r;
-  r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-  r.out = slurp(out.path);
-  r.err = slurp(err.path);
-  return r;
-}
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> parts;
@@ -107,13 +45,6 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return parts;
 }
 
-// Output lines, without the empty string after the final newline.
-std::vector<std::string> lines(const std::string& s) {
-  std::vector<std::string> l = split(s, '\n');
-  if (!l.empty() && l.back().empty()) l.pop_back();
-  return l;
-}
-
 std::string join(const std::vector<std::string>& items, const char* sep = "\n") {
   std::string s;
   for (std::size_t i = 0; i < items.size(); ++i) s += (i ? sep : "") + items[i];
@@ -122,19 +53,6 @@ std::string join(const std::vector<std::string>& items, const char* sep = "\n") 
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
-}
-
-// SPEC §5's failure shape: status 2, nothing on stdout, exactly one line on stderr that holds
-// every fragment.
-void expect_usage_error(const CliRun& r, std::initializer_list<std::string> fragments,
-                        const std::string& what) {
-  EXPECT_EQ(r.status, 2) << what << "\nstderr: " << r.err;
-  EXPECT_EQ(r.out, "") << what << ": stdout must stay empty on errors";
-  ASSERT_FALSE(r.err.empty()) << what;
-  EXPECT_EQ(r.err.back(), '\n') << what;
-  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << what << ": one line expected, got\n" << r.err;
-  for (const std::string& f : fragments)
-    EXPECT_TRUE(contains(r.err, f)) << what << ": stderr '" << r.err << "' lacks '" << f << "'";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,7 +201,7 @@ void check_eval_round_trip(const Activation& act, const std::vector<S>& x) {
   const std::string what = std::string(act.name()) + " " + Num<S>::name;
   std::vector<std::string> input;
   for (const S v : x) input.push_back(hex_text(v));
-  const CliRun r = run({"eval", act.to_string(), "--dtype", Num<S>::name}, join(input));
+  const CliRun r = run_cli({"eval", act.to_string(), "--dtype", Num<S>::name}, join(input));
   ASSERT_EQ(r.status, 0) << what << ": " << r.err;
   EXPECT_EQ(r.err, "") << what;
   const std::vector<std::string> rows = lines(r.out);
@@ -316,7 +234,7 @@ void check_eval_round_trip(const Activation& act, const std::vector<S>& x) {
 // eval: output shape, numbers and input forms
 
 TEST(CliEval, HeaderAndOneRowPerInput) {
-  const CliRun r = run({"eval", "relu"}, "1\n-2\n0\n");
+  const CliRun r = run_cli({"eval", "relu"}, "1\n-2\n0\n");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.err, "");
   const std::vector<std::string> rows = lines(r.out);
@@ -328,7 +246,7 @@ TEST(CliEval, HeaderAndOneRowPerInput) {
 }
 
 TEST(CliEval, EmptyInputPrintsTheHeaderOnly) {
-  const CliRun r = run({"eval", "sigmoid"}, "");
+  const CliRun r = run_cli({"eval", "sigmoid"}, "");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "x,f,df\n");
 }
@@ -363,7 +281,7 @@ TEST(CliEval, InputForms) {
   // hex-float, signs, infinities in several spellings, NaN, negative zero, surrounding blanks,
   // CRLF line ends and blank lines (skipped).
   const std::string input = "0x1.8p+3\n  2.5\t\n+inf\r\nInfinity\n\n-inf\nnan\n-0\n   \n1e-3\n";
-  const CliRun r = run({"eval", "relu"}, input);
+  const CliRun r = run_cli({"eval", "relu"}, input);
   ASSERT_EQ(r.status, 0) << r.err;
   std::vector<std::string> xs;
   for (const std::string& row : lines(r.out)) xs.push_back(split(row, ',')[0]);
@@ -376,7 +294,8 @@ TEST(CliEval, InputIsRoundedToTheDtypeOnce) {
   // 1 + 2^-11 is the f16 half-way point between 1 and 1 + 2^-10; a decimal a hair above it must
   // round up. Reading it as a float first would land on the half-way point and round to even (1).
   const std::string above_halfway = "1.00048828125000000000000001";
-  const CliRun r = run({"eval", "identity", "--dtype", "f16"}, above_halfway + "\n1.00048828125\n");
+  const CliRun r =
+      run_cli({"eval", "identity", "--dtype", "f16"}, above_halfway + "\n1.00048828125\n");
   ASSERT_EQ(r.status, 0) << r.err;
   const std::vector<std::string> rows = lines(r.out);
   ASSERT_EQ(rows.size(), 3u);
@@ -395,7 +314,7 @@ TEST(CliEval, LargeInput) {
   constexpr int kLines = 1000003;
   std::string input;
   for (int i = 0; i < kLines; ++i) input += std::to_string(i % 2000 - 1000) + ".25\n";
-  const CliRun r = run({"eval", "tanh"}, input);
+  const CliRun r = run_cli({"eval", "tanh"}, input);
   ASSERT_EQ(r.status, 0) << r.err;
   const std::vector<std::string> rows = lines(r.out);
   ASSERT_EQ(rows.size(), std::size_t(kLines) + 1);
@@ -414,7 +333,7 @@ std::vector<std::string> column(const std::string& out, std::size_t k) {
 }
 
 TEST(CliRange, EvenlySpacedWithBothEnds) {
-  const CliRun r = run({"eval", "relu", "--range", "-3:3:7"});
+  const CliRun r = run_cli({"eval", "relu", "--range", "-3:3:7"});
   ASSERT_EQ(r.status, 0) << r.err;
   const std::vector<std::string> expected = {"-3", "-2", "-1", "0", "1", "2", "3"};
   EXPECT_EQ(column(r.out, 0), expected);
@@ -422,34 +341,34 @@ TEST(CliRange, EvenlySpacedWithBothEnds) {
 
 TEST(CliRange, EndsAreExactlyTheGivenValues) {
   for (const char* dtype : {"f32", "f64", "f16", "bf16"}) {
-    const CliRun r = run({"eval", "identity", "--range", "0.1:0.7:4", "--dtype", dtype});
+    const CliRun r = run_cli({"eval", "identity", "--range", "0.1:0.7:4", "--dtype", dtype});
     ASSERT_EQ(r.status, 0) << r.err;
     const std::vector<std::string> x = column(r.out, 0);
     ASSERT_EQ(x.size(), 4u) << dtype;
     EXPECT_EQ(x.front(), "0.1") << dtype;
     EXPECT_EQ(x.back(), "0.7") << dtype;
   }
-  const CliRun down = run({"eval", "identity", "--range", "1:-1:3"});
+  const CliRun down = run_cli({"eval", "identity", "--range", "1:-1:3"});
   const std::vector<std::string> expected = {"1", "0", "-1"};
   EXPECT_EQ(column(down.out, 0), expected);
 }
 
 TEST(CliRange, OnePointIsA) {
-  const CliRun r = run({"eval", "relu", "--range", "2.5:9:1"});
+  const CliRun r = run_cli({"eval", "relu", "--range", "2.5:9:1"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(column(r.out, 0), std::vector<std::string>{"2.5"});
 }
 
 TEST(CliRange, NegativeStartAsSeparateArgument) {
   // "-3:..." must be taken as the value of --range, not as an option.
-  const CliRun r = run({"eval", "relu", "--range", "-1.5:1.5:3"});
+  const CliRun r = run_cli({"eval", "relu", "--range", "-1.5:1.5:3"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(lines(r.out).size(), 4u);
 }
 
 TEST(CliRange, ManyPoints) {
   constexpr int kPoints = 100001;
-  const CliRun r = run({"eval", "sigmoid", "--range", "-8:8:" + std::to_string(kPoints)});
+  const CliRun r = run_cli({"eval", "sigmoid", "--range", "-8:8:" + std::to_string(kPoints)});
   ASSERT_EQ(r.status, 0) << r.err;
   const std::vector<std::string> x = column(r.out, 0);
   ASSERT_EQ(x.size(), std::size_t(kPoints));
@@ -479,7 +398,7 @@ TEST(CliGated, PairsMatchTheLibrary) {
   std::string input;
   for (std::size_t i = 0; i < a.size(); ++i)
     input += hex_text(a[i]) + " , " + hex_text(b[i]) + "\n";
-  const CliRun r = run({"eval", act->to_string()}, input);
+  const CliRun r = run_cli({"eval", act->to_string()}, input);
   ASSERT_EQ(r.status, 0) << r.err;
   const std::vector<std::string> rows = lines(r.out);
   ASSERT_EQ(rows.size(), a.size() + 1);
@@ -502,7 +421,7 @@ TEST(CliGated, PairsMatchTheLibrary) {
 TEST(CliGated, RangeSweepsAWithBOne) {
   const Activation* act = first_gated();
   if (!act) GTEST_SKIP() << "no gated unit in the catalogue";
-  const CliRun r = run({"eval", act->to_string(), "--range", "-2:2:5"});
+  const CliRun r = run_cli({"eval", act->to_string(), "--range", "-2:2:5"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(column(r.out, 0), (std::vector<std::string>{"-2", "-1", "0", "1", "2"}));
   EXPECT_EQ(column(r.out, 1), std::vector<std::string>(5, "1"));
@@ -513,9 +432,10 @@ TEST(CliGated, RangeSweepsAWithBOne) {
 TEST(CliGated, BadPairReportsItsLine) {
   const Activation* act = first_gated();
   if (!act) GTEST_SKIP() << "no gated unit in the catalogue";
-  expect_usage_error(run({"eval", act->to_string()}, "1,2\n3\n"), {"line 2", "'3'"}, "one number");
-  expect_usage_error(run({"eval", act->to_string()}, "1,2,3\n"), {"line 1"}, "three numbers");
-  expect_usage_error(run({"eval", act->to_string()}, "1,x\n"), {"line 1", "1,x"}, "bad b");
+  expect_usage_error(run_cli({"eval", act->to_string()}, "1,2\n3\n"), {"line 2", "'3'"},
+                     "one number");
+  expect_usage_error(run_cli({"eval", act->to_string()}, "1,2,3\n"), {"line 1"}, "three numbers");
+  expect_usage_error(run_cli({"eval", act->to_string()}, "1,x\n"), {"line 1", "1,x"}, "bad b");
 }
 
 TEST(CliFromOutput, SigmoidMatchesTheLibrary) {
@@ -524,7 +444,7 @@ TEST(CliFromOutput, SigmoidMatchesTheLibrary) {
   const std::vector<float> x = {-30.0f, -2.0f, -0.0f, 0.5f, 4.0f, 17.0f};
   std::string input;
   for (const float v : x) input += hex_text(v) + "\n";
-  const CliRun r = run({"eval", "sigmoid", "--from-output"}, input);
+  const CliRun r = run_cli({"eval", "sigmoid", "--from-output"}, input);
   ASSERT_EQ(r.status, 0) << r.err;
   const std::int64_t n = static_cast<std::int64_t>(x.size());
   std::vector<float> y(x.size()), dy(x.size());
@@ -548,10 +468,10 @@ TEST(CliFromOutput, NotAvailableIsAnError) {
     }
   }
   if (name.empty()) GTEST_SKIP() << "every unary entry has a derivative from its output";
-  expect_usage_error(run({"eval", name, "--from-output", "--range", "0:1:2"}),
+  expect_usage_error(run_cli({"eval", name, "--from-output", "--range", "0:1:2"}),
                      {"--from-output", name}, name);
   if (const Activation* g = first_gated())
-    expect_usage_error(run({"eval", g->to_string(), "--from-output", "--range", "0:1:2"}),
+    expect_usage_error(run_cli({"eval", g->to_string(), "--from-output", "--range", "0:1:2"}),
                        {"--from-output", g->name()}, "gated");
 }
 
@@ -559,12 +479,12 @@ TEST(CliFromOutput, NotAvailableIsAnError) {
 // Bad input: exit 2, one line on stderr naming the argument and what is allowed, empty stdout
 
 TEST(CliBadInput, UnknownActivationListsCloseNames) {
-  expect_usage_error(run({"eval", "sigmod", "--range", "0:1:2"}), {"sigmod", "sigmoid"},
+  expect_usage_error(run_cli({"eval", "sigmod", "--range", "0:1:2"}), {"sigmod", "sigmoid"},
                      "misspelt");
 }
 
 TEST(CliBadInput, UnknownParameter) {
-  expect_usage_error(run({"eval", "sigmoid:foo=1", "--range", "0:1:2"}), {"foo"},
+  expect_usage_error(run_cli({"eval", "sigmoid:foo=1", "--range", "0:1:2"}), {"foo"},
                      "unknown parameter");
 }
 
@@ -575,7 +495,7 @@ TEST(CliBadInput, ParameterOutOfRangeOrNotANumber) {
     for (int p = 0; p < info.num_params; ++p) {
       const actgrad::ParamSpec& spec = info.params[p];
       const std::string base = std::string(info.name) + ":" + spec.name + "=";
-      expect_usage_error(run({"eval", base + "abc", "--range", "0:1:2"}), {spec.name, "abc"},
+      expect_usage_error(run_cli({"eval", base + "abc", "--range", "0:1:2"}), {spec.name, "abc"},
                          base + "abc");
       if (std::isfinite(spec.min)) {
         // One below the bound, or the bound itself where it is excluded.
@@ -583,7 +503,7 @@ TEST(CliBadInput, ParameterOutOfRangeOrNotANumber) {
         std::ostringstream v;
         v.precision(17);
         v << outside;
-        expect_usage_error(run({"eval", base + v.str(), "--range", "0:1:2"}), {spec.name},
+        expect_usage_error(run_cli({"eval", base + v.str(), "--range", "0:1:2"}), {spec.name},
                            base + v.str());
         return;
       }
@@ -593,58 +513,59 @@ TEST(CliBadInput, ParameterOutOfRangeOrNotANumber) {
 }
 
 TEST(CliBadInput, MalformedLineReportsItsNumber) {
-  expect_usage_error(run({"eval", "relu"}, "1\n2\nfoo\n4\n"), {"line 3", "'foo'"}, "word");
-  expect_usage_error(run({"eval", "relu"}, "1.5.2\n"), {"line 1", "1.5.2"}, "two points");
-  expect_usage_error(run({"eval", "relu"}, "1\n\n2 3\n"), {"line 3", "2 3"}, "two numbers");
-  expect_usage_error(run({"eval", "relu"}, "0x\n"), {"line 1"}, "bare 0x");
-  expect_usage_error(run({"eval", "relu", "--dtype", "f16"}, "1e\n"), {"line 1"}, "f16 path");
+  expect_usage_error(run_cli({"eval", "relu"}, "1\n2\nfoo\n4\n"), {"line 3", "'foo'"}, "word");
+  expect_usage_error(run_cli({"eval", "relu"}, "1.5.2\n"), {"line 1", "1.5.2"}, "two points");
+  expect_usage_error(run_cli({"eval", "relu"}, "1\n\n2 3\n"), {"line 3", "2 3"}, "two numbers");
+  expect_usage_error(run_cli({"eval", "relu"}, "0x\n"), {"line 1"}, "bare 0x");
+  expect_usage_error(run_cli({"eval", "relu", "--dtype", "f16"}, "1e\n"), {"line 1"}, "f16 path");
   // The error comes before any output even when the bad line is the last of many.
   std::string input;
   for (int i = 0; i < 5000; ++i) input += "1\n";
-  expect_usage_error(run({"eval", "relu"}, input + "oops\n"), {"line 5001", "oops"}, "late line");
+  expect_usage_error(run_cli({"eval", "relu"}, input + "oops\n"), {"line 5001", "oops"},
+                     "late line");
 }
 
 TEST(CliBadInput, BadRange) {
   for (const char* bad : {"1:2", "1:2:3:4", "a:b:3", "1:2:0", "1:2:-1", "1:2:3.5", "1:inf:3",
                           "nan:1:3", "1:2:", ":2:3", "1:2:99999999999999999999"})
-    expect_usage_error(run({"eval", "relu", "--range", bad}), {"--range", "A:B:N"}, bad);
+    expect_usage_error(run_cli({"eval", "relu", "--range", bad}), {"--range", "A:B:N"}, bad);
 }
 
 TEST(CliBadInput, BadDtypeAndDevice) {
-  expect_usage_error(run({"eval", "relu", "--dtype", "f128", "--range", "0:1:2"}),
+  expect_usage_error(run_cli({"eval", "relu", "--dtype", "f128", "--range", "0:1:2"}),
                      {"--dtype", "f128", "f32", "bf16"}, "dtype");
-  expect_usage_error(run({"eval", "relu", "--device", "gpu", "--range", "0:1:2"}),
+  expect_usage_error(run_cli({"eval", "relu", "--device", "gpu", "--range", "0:1:2"}),
                      {"--device", "gpu", "cpu", "cuda"}, "device");
 }
 
 TEST(CliBadInput, CudaWithoutAGpu) {
   if (actgrad::Device::cuda_available()) GTEST_SKIP() << "a CUDA device is usable here";
-  expect_usage_error(run({"eval", "relu", "--device", "cuda", "--range", "0:1:2"}),
+  expect_usage_error(run_cli({"eval", "relu", "--device", "cuda", "--range", "0:1:2"}),
                      {"--device cuda", "cpu"}, "cuda");
 }
 
 TEST(CliBadInput, SubcommandsAndArguments) {
-  expect_usage_error(run({"frobnicate"}), {"frobnicate", "list", "eval"}, "unknown subcommand");
-  expect_usage_error(run({}), {"subcommand", "list", "eval"}, "no subcommand");
-  expect_usage_error(run({"eval"}), {"ACT", "actgrad list"}, "missing activation");
-  expect_usage_error(run({"eval", "relu", "extra"}), {"extra"}, "extra positional");
-  expect_usage_error(run({"list", "--format", "xml"}), {"--format", "xml", "json"}, "format");
-  expect_usage_error(run({"list", "--bogus"}), {"--bogus"}, "unknown option");
+  expect_usage_error(run_cli({"frobnicate"}), {"frobnicate", "list", "eval"}, "unknown subcommand");
+  expect_usage_error(run_cli({}), {"subcommand", "list", "eval"}, "no subcommand");
+  expect_usage_error(run_cli({"eval"}), {"ACT", "actgrad list"}, "missing activation");
+  expect_usage_error(run_cli({"eval", "relu", "extra"}), {"extra"}, "extra positional");
+  expect_usage_error(run_cli({"list", "--format", "xml"}), {"--format", "xml", "json"}, "format");
+  expect_usage_error(run_cli({"list", "--bogus"}), {"--bogus"}, "unknown option");
 }
 
 // ---------------------------------------------------------------------------------------------
 // Devices, help
 
 TEST(CliDevice, AutoSaysWhichOnlyWhenAsked) {
-  const CliRun quiet = run({"eval", "relu", "--range", "0:1:2"});
+  const CliRun quiet = run_cli({"eval", "relu", "--range", "0:1:2"});
   ASSERT_EQ(quiet.status, 0);
   EXPECT_EQ(quiet.err, "");
-  const CliRun loud = run({"eval", "relu", "--range", "0:1:2", "-v"});
+  const CliRun loud = run_cli({"eval", "relu", "--range", "0:1:2", "-v"});
   ASSERT_EQ(loud.status, 0) << loud.err;
   EXPECT_TRUE(contains(loud.err, "auto")) << loud.err;
   EXPECT_TRUE(contains(loud.err, actgrad::Device::automatic().describe())) << loud.err;
   EXPECT_EQ(loud.out, quiet.out);
-  const CliRun cpu = run({"eval", "relu", "--range", "0:1:2", "--device", "cpu"});
+  const CliRun cpu = run_cli({"eval", "relu", "--range", "0:1:2", "--device", "cpu"});
   EXPECT_EQ(cpu.status, 0);
   EXPECT_EQ(cpu.out, quiet.out);
 }
@@ -654,7 +575,7 @@ TEST(CliHelp, EverySubcommand) {
                                                {"list", "--help"},
                                                {"eval", "--help"},
                                                {"eval", "-h"}}) {
-    const CliRun r = run(args);
+    const CliRun r = run_cli(args);
     EXPECT_EQ(r.status, 0) << join(args, " ");
     EXPECT_TRUE(contains(r.out, "Usage")) << r.out;
     EXPECT_EQ(r.err, "");
@@ -687,7 +608,7 @@ std::vector<std::string> csv_fields(const std::string& line) {
 TEST(CliList, Table) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"list"}, {"list", "--format", "table"}}) {
-    const CliRun r = run(args);
+    const CliRun r = run_cli(args);
     ASSERT_EQ(r.status, 0) << r.err;
     const std::vector<std::string> rows = lines(r.out);
     ASSERT_EQ(rows.size(), std::size_t(actgrad::catalogue_size()) + 1);
@@ -699,7 +620,7 @@ TEST(CliList, Table) {
 }
 
 TEST(CliList, Csv) {
-  const CliRun r = run({"list", "--format", "csv"});
+  const CliRun r = run_cli({"list", "--format", "csv"});
   ASSERT_EQ(r.status, 0) << r.err;
   const std::vector<std::string> rows = lines(r.out);
   ASSERT_EQ(rows.size(), std::size_t(actgrad::catalogue_size()) + 1);
@@ -717,7 +638,7 @@ TEST(CliList, Csv) {
 }
 
 TEST(CliList, Json) {
-  const CliRun r = run({"list", "--format", "json"});
+  const CliRun r = run_cli({"list", "--format", "json"});
   ASSERT_EQ(r.status, 0) << r.err;
   const nlohmann::json doc = nlohmann::json::parse(r.out);
   ASSERT_TRUE(doc.is_array());
@@ -749,8 +670,8 @@ TEST(CliList, Json) {
 // actgrad bench (issue 3): per activation and op, time, GB/s and % of a same-run copy.
 
 TEST(CliBench, JsonHasEveryActivationAndOpWithPositiveRates) {
-  const CliRun r = run({"bench", "relu", "glu", "leaky_relu:negative_slope=0.2", "--device", "cpu",
-                        "--size", "65536", "--format", "json"});
+  const CliRun r = run_cli({"bench", "relu", "glu", "leaky_relu:negative_slope=0.2", "--device",
+                            "cpu", "--size", "65536", "--format", "json"});
   ASSERT_EQ(r.status, 0) << r.err;
   const nlohmann::json doc = nlohmann::json::parse(r.out);
   EXPECT_EQ(doc["size"], 65536);
@@ -772,7 +693,8 @@ TEST(CliBench, JsonHasEveryActivationAndOpWithPositiveRates) {
 }
 
 TEST(CliBench, TableNamesTheMachineAndTheCopy) {
-  const CliRun r = run({"bench", "sigmoid", "--device", "cpu", "--dtype", "bf16", "--size", "4096"});
+  const CliRun r =
+      run_cli({"bench", "sigmoid", "--device", "cpu", "--dtype", "bf16", "--size", "4096"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "# actgrad bench on cpu (")) << r.out;
   EXPECT_TRUE(contains(r.out, "bf16, n = 4096 elements")) << r.out;
@@ -784,10 +706,11 @@ TEST(CliBench, TableNamesTheMachineAndTheCopy) {
 }
 
 TEST(CliBench, BadArguments) {
-  expect_usage_error(run({"bench", "nosuch", "--device", "cpu"}), {"nosuch"}, "unknown activation");
-  expect_usage_error(run({"bench", "relu", "--size", "0"}), {"--size"}, "size 0");
-  expect_usage_error(run({"bench", "relu", "--dtype", "f8"}), {"--dtype", "f32"}, "dtype");
-  expect_usage_error(run({"bench", "relu", "--format", "xml"}), {"--format"}, "format");
+  expect_usage_error(run_cli({"bench", "nosuch", "--device", "cpu"}), {"nosuch"},
+                     "unknown activation");
+  expect_usage_error(run_cli({"bench", "relu", "--size", "0"}), {"--size"}, "size 0");
+  expect_usage_error(run_cli({"bench", "relu", "--dtype", "f8"}), {"--dtype", "f32"}, "dtype");
+  expect_usage_error(run_cli({"bench", "relu", "--format", "xml"}), {"--format"}, "format");
   if (!actgrad::Device::cuda_available())
-    expect_usage_error(run({"bench", "relu", "--device", "cuda"}), {"--device cuda"}, "no GPU");
+    expect_usage_error(run_cli({"bench", "relu", "--device", "cuda"}), {"--device cuda"}, "no GPU");
 }

@@ -4,15 +4,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -20,28 +16,17 @@
 
 #include "actgrad/actgrad.hpp"
 #include "actgrad/saturation.hpp"
-
-#ifndef ACTGRAD_CLI_PATH
-#error "ACTGRAD_CLI_PATH must name the actgrad executable (tests/cmake/saturation.cmake sets it)"
-#endif
+#include "cli_run.hpp"
 
 namespace {
 
-struct CliRun {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using actgrad_test::CliRun;
+using actgrad_test::expect_cli_error;
+using actgrad_test::run_cli;
+using actgrad_test::slurp;
 
 std::string temp_dir() {
-  const char* dir = std::getenv("TMPDIR");
-  std::string path = std::string(dir && *dir ? dir : "/tmp") + "/actgrad_atlas_test_XXXXXX";
+  std::string path = actgrad_test::temp_root() + "/actgrad_atlas_test_XXXXXX";
   if (!mkdtemp(path.data())) throw std::runtime_error("mkdtemp failed");
   return path;
 }
@@ -57,43 +42,6 @@ std::vector<std::string> entries(const std::string& dir) {
   return names;
 }
 
-// Runs `actgrad args...`; `env` ("NAME=value") is set in the child only.
-CliRun run(const std::vector<std::string>& args, const std::string& env = "") {
-  static const std::string dir = temp_dir();
-  const std::string out_path = dir + "/stdout", err_path = dir + "/stderr";
-  std::vector<std::string> argv_text = {ACTGRAD_CLI_PATH};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int o = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int e = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(o, 1);
-    dup2(e, 2);
-    if (!env.empty()) putenv(const_cast<char*>(env.c_str()));
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int wstatus = 0;
-  waitpid(pid, &wstatus, 0);
-  CliRun r;
-  r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-  r.out = slurp(out_path);
-  r.err = slurp(err_path);
-  return r;
-}
-
-// A usage or environment error: the status, nothing on stdout, one line on stderr.
-void expect_error(const CliRun& r, int status, const std::string& mentions) {
-  EXPECT_EQ(r.status, status) << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
-  ASSERT_FALSE(r.err.empty());
-  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
-  EXPECT_NE(r.err.find(mentions), std::string::npos) << r.err;
-}
-
 double num(const nlohmann::json& j) {
   if (j.is_null()) return std::nan("");
   if (j.is_string()) return j.get<std::string>() == "inf" ? INFINITY : -INFINITY;
@@ -107,7 +55,7 @@ const nlohmann::json& row(const nlohmann::json& atlas, const std::string& name) 
 }
 
 TEST(CliAtlas, KnownValues) {
-  const CliRun r = run({"atlas", "--format", "json"});
+  const CliRun r = run_cli({"atlas", "--format", "json"});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto atlas = nlohmann::json::parse(r.out);
   EXPECT_EQ(atlas.size(), std::size_t(actgrad::catalogue_size()));
@@ -144,12 +92,12 @@ TEST(CliAtlas, KnownValues) {
 }
 
 TEST(CliAtlas, TableAndCsv) {
-  const CliRun t = run({"atlas", "tanh", "leaky_relu:negative_slope=0.2"});
+  const CliRun t = run_cli({"atlas", "tanh", "leaky_relu:negative_slope=0.2"});
   ASSERT_EQ(t.status, 0) << t.err;
   EXPECT_NE(t.out.find("tanh"), std::string::npos);
   EXPECT_NE(t.out.find("leaky_relu:negative_slope=0.2"), std::string::npos);
   EXPECT_NE(t.out.find("x >= 2.99322"), std::string::npos) << t.out;
-  const CliRun c = run({"atlas", "--format", "csv", "sigmoid,swiglu"});
+  const CliRun c = run_cli({"atlas", "--format", "csv", "sigmoid,swiglu"});
   ASSERT_EQ(c.status, 0) << c.err;
   std::istringstream lines(c.out);
   std::string header, l1, l2, extra;
@@ -160,13 +108,13 @@ TEST(CliAtlas, TableAndCsv) {
   EXPECT_EQ(header.substr(0, 10), "name,kind,");
   EXPECT_EQ(l1.substr(0, 14), "sigmoid,unary,");
   EXPECT_EQ(l2.substr(0, 13), "swiglu,gated,");
-  expect_error(run({"atlas", "nosuch"}), 2, "nosuch");
-  expect_error(run({"atlas", "--format", "xml"}), 2, "xml");
+  expect_cli_error(run_cli({"atlas", "nosuch"}), 2, {"nosuch"});
+  expect_cli_error(run_cli({"atlas", "--format", "xml"}), 2, {"xml"});
 }
 
 TEST(CliSaturation, JsonMatchesLibrary) {
-  const CliRun r =
-      run({"saturation", "tanh", "--eps", "0.05", "--input", "normal:0.5,2", "--format", "json"});
+  const CliRun r = run_cli(
+      {"saturation", "tanh", "--eps", "0.05", "--input", "normal:0.5,2", "--format", "json"});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   const auto want = actgrad::saturation(actgrad::Activation::parse("tanh"), 0.05, 0.5, 2);
@@ -174,35 +122,36 @@ TEST(CliSaturation, JsonMatchesLibrary) {
   EXPECT_EQ(num(j["right"]["mass"]), want.right.mass);
   EXPECT_EQ(j["right"]["type"], "soft");
   EXPECT_EQ(num(j["threshold"]), want.threshold);
-  const CliRun t = run({"saturation", "sigmoid"});
+  const CliRun t = run_cli({"saturation", "sigmoid"});
   ASSERT_EQ(t.status, 0) << t.err;
   EXPECT_NE(t.out.find("x <= -5.98645"), std::string::npos) << t.out;
-  const CliRun g = run({"saturation", "glu"});
+  const CliRun g = run_cli({"saturation", "glu"});
   ASSERT_EQ(g.status, 0) << g.err;
   EXPECT_NE(g.out.find("gate"), std::string::npos) << g.out;
 }
 
 TEST(CliSaturation, BadInput) {
   for (const char* eps : {"0", "1", "-0.1", "1.5"})
-    expect_error(run({"saturation", "tanh", "--eps", eps}), 2, "--eps");
-  expect_error(run({"saturation", "tanh", "--eps", "abc"}), 2, "eps");
+    expect_cli_error(run_cli({"saturation", "tanh", "--eps", eps}), 2, {"--eps"});
+  expect_cli_error(run_cli({"saturation", "tanh", "--eps", "abc"}), 2, {"eps"});
   for (const char* in :
        {"normal:0", "normal:0,0", "normal:0,-1", "uniform:0,1", "normal:a,1", "normal:0,inf"})
-    expect_error(run({"saturation", "tanh", "--input", in}), 2, "--input");
-  expect_error(run({"saturation", "tanh", "--format", "csv"}), 2, "csv");
-  expect_error(run({"saturation", "leaky_relu:slope=1"}), 2, "slope");
+    expect_cli_error(run_cli({"saturation", "tanh", "--input", in}), 2, {"--input"});
+  expect_cli_error(run_cli({"saturation", "tanh", "--format", "csv"}), 2, {"csv"});
+  expect_cli_error(run_cli({"saturation", "leaky_relu:slope=1"}), 2, {"slope"});
 }
 
 TEST(CliPlot, WritesImagesAndFailsCleanly) {
   const std::string dir = temp_dir();
   const std::string png = dir + "/f.png", svg = dir + "/g.svg";
-  const CliRun p = run({"plot", "sigmoid,tanh", "relu", "--out", png});
+  const CliRun p = run_cli({"plot", "sigmoid,tanh", "relu", "--out", png});
   ASSERT_EQ(p.status, 0) << p.err;
   EXPECT_TRUE(p.out.empty());
   const std::string bytes = slurp(png);
   ASSERT_GT(bytes.size(), 1000u);
   EXPECT_EQ(bytes.substr(1, 3), "PNG");
-  const CliRun s = run({"plot", "hardtanh:min_val=-2,max_val=2", "--out", svg, "--range", "-3:3"});
+  const CliRun s =
+      run_cli({"plot", "hardtanh:min_val=-2,max_val=2", "--out", svg, "--range", "-3:3"});
   ASSERT_EQ(s.status, 0) << s.err;
   const std::string text = slurp(svg);
   EXPECT_NE(text.find("<svg"), std::string::npos);
@@ -211,12 +160,13 @@ TEST(CliPlot, WritesImagesAndFailsCleanly) {
 
   // Failures: exit status, one line, and no file at all (not even a temporary one).
   const std::string bad = dir + "/bad.png";
-  expect_error(run({"plot", "tanh", "--out", dir + "/x.jpg"}), 2, ".png or .svg");
-  expect_error(run({"plot", "tanh", "--out", dir + "/missing/dir.png"}), 2, "--out");
-  expect_error(run({"plot", "tanh", "--out", bad, "--range", "3:1"}), 2, "--range");
-  expect_error(run({"plot", "nosuch", "--out", bad}), 2, "nosuch");
-  expect_error(run({"plot", "tanh", "--out", bad}, "ACTGRAD_GNUPLOT=/nonexistent/gnuplot"), 1,
-               "gnuplot");
+  expect_cli_error(run_cli({"plot", "tanh", "--out", dir + "/x.jpg"}), 2, {".png or .svg"});
+  expect_cli_error(run_cli({"plot", "tanh", "--out", dir + "/missing/dir.png"}), 2, {"--out"});
+  expect_cli_error(run_cli({"plot", "tanh", "--out", bad, "--range", "3:1"}), 2, {"--range"});
+  expect_cli_error(run_cli({"plot", "nosuch", "--out", bad}), 2, {"nosuch"});
+  expect_cli_error(
+      run_cli({"plot", "tanh", "--out", bad}, "", "ACTGRAD_GNUPLOT=/nonexistent/gnuplot"), 1,
+      {"gnuplot"});
   EXPECT_EQ(entries(dir).size(), 2u) << "a failed plot left a file";
   unlink(png.c_str());
   unlink(svg.c_str());

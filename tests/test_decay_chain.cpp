@@ -12,10 +12,10 @@
 #include "actgrad/decay.hpp"
 #include "actgrad/error.hpp"
 #include "decay_chain.hpp"
+#include "decay_test_config.hpp"
 
 namespace {
 
-using actgrad::Activation;
 using actgrad::DecayConfig;
 using actgrad::DecayModel;
 using actgrad::Device;
@@ -31,16 +31,8 @@ bool quick() {
 
 DecayConfig chain(const char* act, std::int64_t depth, std::int64_t paths, double S = 1.0,
                   double T = 0.0, DType dtype = DType::f64) {
-  DecayConfig c;
-  c.act = Activation::parse(act);
-  c.model = DecayModel::chain;
-  c.depth = depth;
-  c.batch = paths;
-  c.sigma_w2 = S;
-  c.sigma_b2 = T;
-  c.dtype = dtype;
-  c.device = Device::cpu();
-  return c;
+  return actgrad_test::decay_config(DecayModel::chain, act, depth, paths, S, T, dtype, 0,
+                                    Device::cpu());
 }
 
 void expect_same(const std::vector<LayerStats>& a, const std::vector<LayerStats>& b) {

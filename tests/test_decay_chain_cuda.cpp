@@ -10,30 +10,20 @@
 #include "actgrad/decay.hpp"
 #include "actgrad/error.hpp"
 #include "decay_chain.hpp"
+#include "decay_test_config.hpp"
 
 namespace {
 
-using actgrad::Activation;
 using actgrad::DecayConfig;
 using actgrad::Device;
 using actgrad::DType;
 using actgrad::LayerStats;
 using actgrad::detail::ChainVariant;
 
-#define SKIP_WITHOUT_GPU()                                                                         \
-  if (!Device::cuda_available()) GTEST_SKIP() << Device::automatic_reason()
-
 DecayConfig chain(const char* act, std::int64_t depth, std::int64_t paths, double S, double T,
                   DType dtype) {
-  DecayConfig c;
-  c.act = Activation::parse(act);
-  c.depth = depth;
-  c.batch = paths;
-  c.sigma_w2 = S;
-  c.sigma_b2 = T;
-  c.dtype = dtype;
-  c.seed = 12345;
-  return c;
+  return actgrad_test::decay_config(actgrad::DecayModel::chain, act, depth, paths, S, T, dtype,
+                                    12345, Device::cpu());
 }
 
 // rel: relative tolerance on the statistics (sums over paths in another order, and libm
@@ -56,7 +46,7 @@ void expect_close(const std::vector<LayerStats>& cpu, const std::vector<LayerSta
 }
 
 TEST(DecayChainCuda, AgreesWithCpu) {
-  SKIP_WITHOUT_GPU();
+  ACTGRAD_SKIP_WITHOUT_GPU();
   struct Case {
     const char* act;
     double S, T;
@@ -79,7 +69,7 @@ TEST(DecayChainCuda, AgreesWithCpu) {
 }
 
 TEST(DecayChainCuda, PerLayerVariantAndSlices) {
-  SKIP_WITHOUT_GPU();
+  ACTGRAD_SKIP_WITHOUT_GPU();
   // More paths than one launch holds (slices merged into the same partials), and the unfused
   // variant, against the CPU.
   DecayConfig c = chain("tanh", 50, 1 << 20, 1.2, 0.02, DType::f32);
@@ -95,7 +85,7 @@ TEST(DecayChainCuda, PerLayerVariantAndSlices) {
 }
 
 TEST(DecayChainCuda, Depth10000StaysFinite) {
-  SKIP_WITHOUT_GPU();
+  ACTGRAD_SKIP_WITHOUT_GPU();
   DecayConfig c = chain("sigmoid", 10000, 4096, 1.0, 0.1, DType::f32);
   c.device = Device::cuda();
   const auto rows = actgrad::simulate_decay(c);

@@ -4,73 +4,27 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "actgrad/decay.hpp"
-
-#ifndef ACTGRAD_CLI_PATH
-#error "ACTGRAD_CLI_PATH must name the actgrad executable (tests/cmake/decay.cmake sets it)"
-#endif
+#include "cli_run.hpp"
 
 namespace {
 
-struct CliRun {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using actgrad_test::CliRun;
+using actgrad_test::expect_usage_error;
+using actgrad_test::lines;
+using actgrad_test::run_cli;
+using actgrad_test::slurp;
 
 std::string temp_name(const char* tail) {
-  const char* dir = std::getenv("TMPDIR");
-  return std::string(dir && *dir ? dir : "/tmp") + "/actgrad_decay_test_" +
-         std::to_string(getpid()) + tail;
-}
-
-// Runs `actgrad args...` with stdout and stderr captured through files.
-CliRun run(const std::vector<std::string>& args) {
-  const std::string out = temp_name(".out"), err = temp_name(".err");
-  std::vector<std::string> text = {ACTGRAD_CLI_PATH};
-  text.insert(text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : text) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr))
-      _exit(126);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int ws = 0;
-  waitpid(pid, &ws, 0);
-  CliRun r;
-  r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128;
-  r.out = slurp(out);
-  r.err = slurp(err);
-  std::remove(out.c_str());
-  std::remove(err.c_str());
-  return r;
-}
-
-std::vector<std::string> lines(const std::string& s) {
-  std::vector<std::string> v;
-  std::istringstream in(s);
-  for (std::string l; std::getline(in, l);) v.push_back(l);
-  return v;
+  return actgrad_test::temp_root() + "/actgrad_decay_test_" + std::to_string(getpid()) + tail;
 }
 
 std::vector<std::string> fields(const std::string& line) {
@@ -86,17 +40,13 @@ bool exists(const std::string& path) {
 }
 
 void expect_usage(const std::vector<std::string>& args, const std::string& fragment) {
-  const CliRun r = run(args);
-  EXPECT_EQ(r.status, 2) << r.err;
-  EXPECT_TRUE(r.out.empty());
-  EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
-  EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
+  expect_usage_error(run_cli(args), {fragment});
 }
 
 TEST(DecayCli, CsvMatchesTheLibrary) {
   const CliRun r =
-      run({"decay", "tanh", "--model", "chain", "--depth", "7", "--batch", "500", "--sigma-w2",
-           "1.5", "--sigma-b2", "0.1", "--seed", "3", "--device", "cpu", "--dtype", "f64"});
+      run_cli({"decay", "tanh", "--model", "chain", "--depth", "7", "--batch", "500", "--sigma-w2",
+               "1.5", "--sigma-b2", "0.1", "--seed", "3", "--device", "cpu", "--dtype", "f64"});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto ls = lines(r.out);
   ASSERT_EQ(ls.size(), 8u);
@@ -124,8 +74,8 @@ TEST(DecayCli, CsvMatchesTheLibrary) {
 TEST(DecayCli, SeveralActivationsSummaryAndPlot) {
   const std::string png = temp_name(".png");
   const CliRun r =
-      run({"decay", "sigmoid,relu,leaky_relu:negative_slope=0.2", "--model", "chain", "--depth",
-           "20", "--batch", "256", "--device", "cpu", "--summary", "--plot", png});
+      run_cli({"decay", "sigmoid,relu,leaky_relu:negative_slope=0.2", "--model", "chain", "--depth",
+               "20", "--batch", "256", "--device", "cpu", "--summary", "--plot", png});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto ls = lines(r.out);
   EXPECT_EQ(ls[0], "activation,layer,log10_grad_norm2,q,saturated_fraction");
@@ -173,7 +123,7 @@ TEST(DecayCli, BadInputExitsTwoWithOneLine) {
 }
 
 TEST(DecayCli, PhaseGridAndChart) {
-  const CliRun r = run({"phase", "relu", "--sigma-w2", "1:3:3", "--sigma-b2", "0:0.2:2"});
+  const CliRun r = run_cli({"phase", "relu", "--sigma-w2", "1:3:3", "--sigma-b2", "0:0.2:2"});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto ls = lines(r.out);
   ASSERT_EQ(ls.size(), 7u);
@@ -185,7 +135,7 @@ TEST(DecayCli, PhaseGridAndChart) {
   EXPECT_EQ(fields(ls[2])[1], "0.2");
   const std::string svg = temp_name(".svg");
   const CliRun p =
-      run({"phase", "tanh", "--sigma-w2", "0.5:3:6", "--sigma-b2", "0:0.2:4", "--out", svg});
+      run_cli({"phase", "tanh", "--sigma-w2", "0.5:3:6", "--sigma-b2", "0:0.2:4", "--out", svg});
   EXPECT_EQ(p.status, 0) << p.err;
   EXPECT_TRUE(p.out.empty());
   EXPECT_NE(slurp(svg).find("<svg"), std::string::npos);

@@ -13,6 +13,7 @@
 #include "actgrad/error.hpp"
 #include "actgrad/scalar.hpp"
 #include "decay_dense.hpp"
+#include "decay_test_config.hpp"
 
 namespace {
 
@@ -30,16 +31,9 @@ bool quick_mode() {
 
 DecayConfig dense(const char* act, std::int64_t width, std::int64_t batch, std::int64_t depth,
                   double s, double t, DType dtype = DType::f32) {
-  DecayConfig c;
-  c.act = Activation::parse(act);
-  c.model = DecayModel::dense;
+  DecayConfig c = actgrad_test::decay_config(DecayModel::dense, act, depth, batch, s, t, dtype,
+                                             12345, actgrad::Device::cpu());
   c.width = width;
-  c.batch = batch;
-  c.depth = depth;
-  c.sigma_w2 = s;
-  c.sigma_b2 = t;
-  c.seed = 12345;
-  c.dtype = dtype;
   return c;
 }
 

@@ -9,32 +9,20 @@
 #include "actgrad/decay.hpp"
 #include "actgrad/error.hpp"
 #include "decay_dense.hpp"
+#include "decay_test_config.hpp"
 
 namespace {
 
-using actgrad::Activation;
 using actgrad::DecayConfig;
 using actgrad::Device;
 using actgrad::DType;
 using actgrad::LayerStats;
 
-#define SKIP_WITHOUT_GPU()                                                                         \
-  if (!Device::cuda_available())                                                                   \
-  GTEST_SKIP() << "no usable CUDA device: " << Device::automatic_reason()
-
 DecayConfig dense(const char* act, std::int64_t width, std::int64_t batch, std::int64_t depth,
                   double s, double t, DType dtype, Device device) {
-  DecayConfig c;
-  c.act = Activation::parse(act);
-  c.model = actgrad::DecayModel::dense;
+  DecayConfig c = actgrad_test::decay_config(actgrad::DecayModel::dense, act, depth, batch, s, t,
+                                             dtype, 7, device);
   c.width = width;
-  c.batch = batch;
-  c.depth = depth;
-  c.sigma_w2 = s;
-  c.sigma_b2 = t;
-  c.seed = 7;
-  c.dtype = dtype;
-  c.device = device;
   return c;
 }
 
@@ -71,7 +59,7 @@ void compare(const Case& c, std::int64_t width, DType dtype) {
 }
 
 TEST(DenseCuda, AgreesWithCpu) {
-  SKIP_WITHOUT_GPU();
+  ACTGRAD_SKIP_WITHOUT_GPU();
   for (const Case& c : {Case{"tanh", 1.0, 0.0}, Case{"relu", 2.0, 0.0}, Case{"sigmoid", 1.0, 0.0},
                         Case{"gelu", 1.5, 0.05}})
     for (std::int64_t width : {256, 1024})
@@ -79,7 +67,7 @@ TEST(DenseCuda, AgreesWithCpu) {
 }
 
 TEST(DenseCuda, CheckpointingGivesTheStoredNumbers) {
-  SKIP_WITHOUT_GPU();
+  ACTGRAD_SKIP_WITHOUT_GPU();
   const DecayConfig cfg = dense("softplus", 256, 8, 40, 1.8, 0.05, DType::f32, Device::cuda());
   const auto stored = actgrad::detail::simulate_dense(cfg, {}, {});
   actgrad::detail::DenseOptions tiny;
@@ -94,7 +82,7 @@ TEST(DenseCuda, CheckpointingGivesTheStoredNumbers) {
 }
 
 TEST(DenseCuda, Depth10000StaysFinite) {
-  SKIP_WITHOUT_GPU();
+  ACTGRAD_SKIP_WITHOUT_GPU();
   const auto r = actgrad::simulate_dense(
       dense("tanh", 32, 4, 10000, 0.5, 0.0, DType::f32, Device::cuda()), {});
   ASSERT_EQ(r.size(), 10000u);
@@ -103,7 +91,7 @@ TEST(DenseCuda, Depth10000StaysFinite) {
 }
 
 TEST(DenseCuda, BeyondTheDevice) {
-  SKIP_WITHOUT_GPU();
+  ACTGRAD_SKIP_WITHOUT_GPU();
   const DecayConfig c = dense("tanh", std::int64_t(1) << 20, std::int64_t(1) << 16, 4, 1.0, 0.0,
                               DType::f32, Device::cuda());
   try {

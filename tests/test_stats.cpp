@@ -14,6 +14,7 @@
 #include "actgrad/saturation.hpp"
 #include "actgrad/scalar.hpp"
 #include "dispatch.hpp"
+#include "storage_compare.hpp"
 
 namespace {
 
@@ -23,27 +24,12 @@ using actgrad::Error;
 using actgrad::half_t;
 using actgrad::SaturationStats;
 using actgrad::SaturationStatsOptions;
+using actgrad_test::from_double;
+using actgrad_test::to_double;
 
 bool quick() {
   const char* q = std::getenv("ACTGRAD_QUICK");
   return q && *q && std::string(q) != "0";
-}
-
-template <class S>
-S from_double(double v) {
-  if constexpr (std::is_same<S, half_t>::value)
-    return actgrad::to_half(float(v));
-  else if constexpr (std::is_same<S, bfloat16_t>::value)
-    return actgrad::to_bfloat16(float(v));
-  else
-    return S(v);
-}
-template <class S>
-double to_double(S v) {
-  if constexpr (std::is_same<S, half_t>::value || std::is_same<S, bfloat16_t>::value)
-    return actgrad::to_float(v);
-  else
-    return double(v);
 }
 
 // Elements whose f' lies so close to the threshold, a bin edge or 0 that the tensor path's

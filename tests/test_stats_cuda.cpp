@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <random>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -15,6 +14,7 @@
 
 #include "actgrad/actgrad.hpp"
 #include "actgrad/saturation.hpp"
+#include "storage_compare.hpp"
 
 namespace {
 
@@ -25,6 +25,7 @@ using actgrad::Device;
 using actgrad::half_t;
 using actgrad::SaturationStats;
 using actgrad::SaturationStatsOptions;
+using actgrad_test::from_double;
 
 class CudaStats : public ::testing::Test {
 protected:
@@ -32,16 +33,6 @@ protected:
     if (!Device::cuda_available()) GTEST_SKIP() << Device::automatic_reason();
   }
 };
-
-template <class S>
-S from_double(double v) {
-  if constexpr (std::is_same<S, half_t>::value)
-    return actgrad::to_half(float(v));
-  else if constexpr (std::is_same<S, bfloat16_t>::value)
-    return actgrad::to_bfloat16(float(v));
-  else
-    return S(v);
-}
 
 // GPU and CPU compute f' with the same functor in the same compute type; device libm may differ
 // from the host's by an ulp or two, so an element exactly at a threshold or bin edge may move.

@@ -24,7 +24,7 @@
 #include "actgrad/actgrad.hpp"
 #include "actgrad/decay.hpp"
 #include "command.hpp"
-#include "decay_gnuplot.hpp"
+#include "gnuplot.hpp"
 #include "number_format.hpp"
 #include "options.hpp"
 #include "progress.hpp"
@@ -199,7 +199,7 @@ int run_decay(const DecayArgs& args) {
               " using 1:2 with lines linewidth 2 title " + gnuplot_quote(acts[k].to_string()) +
               " noenhanced";
     }
-    run_gnuplot(script + plot + "\n", args.plot);
+    render_chart(script + plot + "\n", args.plot, "--plot", ChartTerminal{});
   }
   std::cout << out << std::flush;
   return 0;

@@ -18,7 +18,7 @@
 #include "actgrad/actgrad.hpp"
 #include "actgrad/decay.hpp"
 #include "command.hpp"
-#include "decay_gnuplot.hpp"
+#include "gnuplot.hpp"
 #include "number_format.hpp"
 
 namespace actgrad::cli {
@@ -124,7 +124,7 @@ int run_phase(const PhaseArgs& args) {
               "set key bottom right\n"
               "plot $grid using 1:2:3 with image notitle, "
               "$edge using 1:2 with lines linewidth 3 linecolor 'black' title 'chi1 = 1'\n";
-    run_gnuplot(script, args.out);
+    render_chart(script, args.out, "--out", ChartTerminal{});
   }
   if (args.out.empty() || args.format == "csv") std::cout << csv << std::flush;
   return 0;

@@ -13,7 +13,7 @@
 #include "actgrad/scalar.hpp"
 #include "analysis_text.hpp"
 #include "command.hpp"
-#include "plot_gnuplot.hpp"
+#include "gnuplot.hpp"
 #include "number_format.hpp"
 
 namespace actgrad::cli {
@@ -33,11 +33,6 @@ struct PlotConfig {
   std::string out;
   std::string range;
 };
-
-std::string lower(std::string s) {
-  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string number(double v) {
   if (!std::isfinite(v)) return "NaN";
@@ -71,10 +66,7 @@ std::pair<double, double> parse_range(const std::string& text) {
 }
 
 int run(const PlotConfig& cfg) {
-  const std::string ext = lower(cfg.out.size() >= 4 ? cfg.out.substr(cfg.out.size() - 4) : "");
-  if (ext != ".png" && ext != ".svg")
-    throw UsageError("--out '" + cfg.out +
-                     "': unknown image type; the file name must end in .png or .svg");
+  check_plot_path(cfg.out, "--out");
   const std::vector<Activation> acts = parse_act_list(cfg.acts);
   std::vector<SaturationReport> reports;
   for (const Activation& a : acts) reports.push_back(saturation(a));
@@ -91,15 +83,6 @@ int run(const PlotConfig& cfg) {
   }
 
   std::ostringstream g;
-  if (ext == ".png")
-    g << "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
-         "  set terminal pngcairo size 900,560 enhanced font 'Sans,11'\n"
-         "} else {\n"
-         "  set terminal png size 900,560 enhanced\n"
-         "}\n";
-  else
-    g << "set terminal svg size 900,560 enhanced font 'Sans,11' background rgb 'white'\n";
-  g << "set output @OUTPUT@\n";
   std::string title;
   for (const Activation& a : acts) title += (title.empty() ? "" : ", ") + a.to_string();
   g << "set title \"" << label(title) << ": f (solid) and f' (dashed); shaded: |f'| < 0.01 max|f'|"
@@ -144,7 +127,7 @@ int run(const PlotConfig& cfg) {
       << colour << "' title \"" << name << " saturated\"";
   }
   g << "\n";
-  render_plot(g.str(), cfg.out);
+  render_chart(g.str(), cfg.out, "--out", ChartTerminal{900, 560, "enhanced font 'Sans,11'"});
   return 0;
 }
 

@@ -1,7 +1,8 @@
-// gnuplot subprocess for `actgrad plot` (posix_spawnp), temporary script and image files,
-// rename on success.
-#include "plot_gnuplot.hpp"
+// gnuplot subprocess for the CLI's charts (posix_spawnp): temporary script and image files,
+// the terminal from the file name, rename on success.
+#include "gnuplot.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -41,11 +42,26 @@ private:
   std::string path_;
 };
 
-// A gnuplot single-quoted string: '' stands for one quote.
-std::string gp_quoted(const std::string& s) {
-  std::string q = "'";
-  for (const char c : s) q += c == '\'' ? std::string("''") : std::string(1, c);
-  return q + "'";
+// The last four characters of `path`, lower-cased: ".png", ".svg" or anything else.
+std::string extension(const std::string& path) {
+  std::string ext = path.size() >= 4 ? path.substr(path.size() - 4) : "";
+  for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return ext;
+}
+
+// The `set terminal` lines for `path` (checked by check_plot_path).
+std::string terminal_lines(const std::string& path, const ChartTerminal& t) {
+  const std::string size = "size " + std::to_string(t.width) + "," + std::to_string(t.height);
+  const std::string text = t.text.empty() ? "" : " " + t.text;
+  if (extension(path) == ".svg")
+    return "set terminal svg " + size + text + " background rgb 'white'\n";
+  return "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+         "  set terminal pngcairo " +
+         size + text +
+         "\n"
+         "} else {\n"
+         "  set terminal png " +
+         size + text + "\n}\n";
 }
 
 // The most telling line of gnuplot's stderr: the first that names an error, else the last.
@@ -69,12 +85,26 @@ std::string slurp(const std::string& path) {
 
 } // namespace
 
-std::string plot_gnuplot_program() {
+std::string gnuplot_program() {
   const char* env = std::getenv("ACTGRAD_GNUPLOT");
   return env && *env ? std::string(env) : std::string("gnuplot");
 }
 
-void render_plot(const std::string& script, const std::string& out) {
+void check_plot_path(const std::string& path, const char* option) {
+  const std::string ext = extension(path);
+  if (ext != ".png" && ext != ".svg")
+    throw UsageError(std::string(option) + " '" + path +
+                     "': unknown image type; the file name must end in .png or .svg");
+}
+
+std::string gnuplot_quote(const std::string& text) {
+  std::string q = "'";
+  for (const char c : text) q += c == '\'' ? std::string("''") : std::string(1, c);
+  return q + "'";
+}
+
+void render_chart(const std::string& script, const std::string& out, const char* option,
+                  const ChartTerminal& terminal) {
   // The image goes to a hidden temporary file in the target's directory (same file system, so
   // the final rename is atomic).
   const std::size_t slash = out.rfind('/');
@@ -83,7 +113,7 @@ void render_plot(const std::string& script, const std::string& out) {
   std::string image_tmp = (slash == std::string::npos ? "" : dir) + "." + base + ".XXXXXX";
   const int image_fd = mkstemp(image_tmp.data());
   if (image_fd < 0)
-    throw UsageError("--out '" + out + "': cannot create a file in " + dir + ": " +
+    throw UsageError(std::string(option) + " '" + out + "': cannot create a file in " + dir + ": " +
                      std::strerror(errno));
   close(image_fd);
   TempPath image(image_tmp);
@@ -96,12 +126,8 @@ void render_plot(const std::string& script, const std::string& out) {
     throw std::runtime_error("cannot create a temporary gnuplot script in " + tdir + ": " +
                              std::strerror(errno));
   TempPath script_file(script_tmp);
-  std::string text = script;
-  const std::string marker = "@OUTPUT@", target = gp_quoted(image_tmp);
-  for (std::size_t p = text.find(marker); p != std::string::npos; p = text.find(marker, p)) {
-    text.replace(p, marker.size(), target);
-    p += target.size();
-  }
+  const std::string text = terminal_lines(out, terminal) + "set output " +
+                           gnuplot_quote(image_tmp) + "\n" + script + "\nset output\n";
   const bool wrote = write(script_fd, text.data(), text.size()) == ssize_t(text.size());
   close(script_fd);
   if (!wrote) throw std::runtime_error("writing the temporary gnuplot script failed");
@@ -114,7 +140,7 @@ void render_plot(const std::string& script, const std::string& out) {
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 2, err_tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0600);
-  const std::string program = plot_gnuplot_program();
+  const std::string program = gnuplot_program();
   std::vector<std::string> args = {program, script_tmp};
   std::vector<char*> argv = {args[0].data(), args[1].data(), nullptr};
   pid_t pid = 0;
@@ -142,7 +168,8 @@ void render_plot(const std::string& script, const std::string& out) {
   umask(mask);
   chmod(image_tmp.c_str(), 0666 & ~mask);
   if (std::rename(image_tmp.c_str(), out.c_str()) != 0)
-    throw UsageError("--out '" + out + "': cannot write it: " + std::strerror(errno));
+    throw UsageError(std::string(option) + " '" + out +
+                     "': cannot write it: " + std::strerror(errno));
   image.release();
 }
 
