@@ -1,6 +1,7 @@
 // saturation_stats on CUDA: one pass over x, per-thread double sums reduced per block with
 // cub::BlockReduce, a shared-memory histogram of f' per block (warp-aggregated increments),
-// per-block partials summed on the host in block order (deterministic). Every CUDA call and launch is checked.
+// per-block partials summed on the host in block order (deterministic). Every CUDA call and launch
+// is checked.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

@@ -365,8 +365,11 @@ TEST(Buffer, AsyncCopiesAndStreamOrderedBuffersWithoutGpu) {
     unavailable([&] { actgrad::copy_async(a.view(), dev, nullptr); });
   }
   actgrad::Device::cpu().synchronize(); // a no-op on the CPU
-  expect_error([&] { actgrad::copy_async(a.view(), actgrad::TensorView{b.data(), 99}, nullptr); },
-               {"copy_async", "elements"});
+  expect_error(
+      [&] {
+        actgrad::copy_async(a.view(), actgrad::TensorView{b.data(), 99}, nullptr);
+      },
+      {"copy_async", "elements"});
   expect_error([] { actgrad::Buffer::device_async(actgrad::DType::f32, -1, nullptr); },
                {"size", "-1"});
 }

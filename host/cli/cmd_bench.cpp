@@ -2,10 +2,11 @@
 // machine's CPU or GPU, next to a copy of the same size measured in the same run (issue 3).
 //
 // Each measurement runs the pass once to warm up, then repeats it until kMinSeconds have passed
-// (at least kMinReps times, or once when the warm-up alone took longer) and reports the median. GB/s counts the bytes the pass must move:
-// fused reads x and writes y and f' (3 streams), backward reads x and grad_out and writes
-// grad_in (3 streams); gated units move 5. The copy moves 2 streams (read + write): its GB/s is
-// the machine's practical bandwidth and "% copy" is the pass's GB/s over it.
+// (at least kMinReps times, or once when the warm-up alone took longer) and reports the median.
+// GB/s counts the bytes the pass must move: fused reads x and writes y and f' (3 streams), backward
+// reads x and grad_out and writes grad_in (3 streams); gated units move 5. The copy moves 2 streams
+// (read + write): its GB/s is the machine's practical bandwidth and "% copy" is the pass's GB/s
+// over it.
 #include <algorithm>
 #include <chrono>
 #include <cmath>

@@ -76,14 +76,10 @@ int main(int argc, char** argv) {
 
   // One line per subcommand (see command.hpp).
   const std::vector<actgrad::cli::Command> commands = {
-      actgrad::cli::add_list_command(app),
-      actgrad::cli::add_eval_command(app),
-      actgrad::cli::add_decay_command(app),
-      actgrad::cli::add_phase_command(app),
-      actgrad::cli::add_bench_command(app),
-      actgrad::cli::add_saturation_command(app),
-      actgrad::cli::add_atlas_command(app),
-      actgrad::cli::add_plot_command(app),
+      actgrad::cli::add_list_command(app),  actgrad::cli::add_eval_command(app),
+      actgrad::cli::add_decay_command(app), actgrad::cli::add_phase_command(app),
+      actgrad::cli::add_bench_command(app), actgrad::cli::add_saturation_command(app),
+      actgrad::cli::add_atlas_command(app), actgrad::cli::add_plot_command(app),
   };
 
   try {
