@@ -34,6 +34,8 @@ ACTGRAD_CPU_CLONES void stats_chunk(const Fn& fn_in, const S* x, std::int64_t be
                                     std::int64_t end, const StatsSetup& s, StatsPartial& total,
                                     std::int64_t* hist) {
   alignas(64) C xin[kCpuBlock], y[kCpuBlock], dy[kCpuBlock];
+  // Per-chunk counters (a chunk is at most kCpuChunk elements, far below 2^32).
+  std::vector<std::uint32_t> sub(4 * std::size_t(s.bins), 0);
   StatsPartial chunk{};
   const Fn fn = fn_in;
   for (std::int64_t b = begin; b < end; b += kCpuBlock) {
@@ -46,14 +48,46 @@ ACTGRAD_CPU_CLONES void stats_chunk(const Fn& fn_in, const S* x, std::int64_t be
       y[i] = r.y;
       dy[i] = r.dy;
     }
-    StatsPartial block{};
+    // The accumulation of stats_add (host/stats.hpp) written branch-free, so that it
+    // vectorises (omp simd reduction); the histogram increments stay a scalar loop.
+    double sf = 0, sf2 = 0, sd = 0, sd2 = 0;
+    int count = 0, nan = 0, left = 0, right = 0, small = 0, dead = 0, below = 0, above = 0;
+    alignas(64) int bins[kCpuBlock];
+#pragma omp simd reduction(+ : sf, sf2, sd, sd2, count, nan, left, right, small, dead, below, above)
     for (int i = 0; i < m; ++i) {
-      const int bin = stats_add(block, s, double(xin[i]), double(y[i]), double(dy[i]));
-      if (bin >= 0) ++hist[bin];
+      const double xv = double(xin[i]), yv = double(y[i]), dv = double(dy[i]);
+      const bool ok = xv == xv && yv == yv && dv == dv;
+      const double a = ok ? yv - s.shift_f : 0.0, b = ok ? dv - s.shift_df : 0.0;
+      sf += a;
+      sf2 += a * a;
+      sd += b;
+      sd2 += b * b;
+      count += ok ? 1 : 0;
+      nan += ok ? 0 : 1;
+      const bool sm = ok && (dv < 0 ? -dv : dv) < s.threshold;
+      small += sm ? 1 : 0;
+      left += sm && xv <= s.left ? 1 : 0;
+      right += sm && xv >= s.right ? 1 : 0;
+      dead += ok && dv == 0 ? 1 : 0;
+      const double t = (dv - s.hist_lo) * s.hist_scale;
+      const bool lo = ok && t < 0, hi = ok && t > double(s.bins); // t == bins: the last bin
+      below += lo ? 1 : 0;
+      above += hi ? 1 : 0;
+      const bool in = ok && !lo && !hi;
+      const double tc = in ? t : 0.0;
+      bins[i] = in ? (tc >= double(s.bins) ? s.bins - 1 : int(tc)) : -1;
     }
-    chunk = stats_merge(chunk, block);
+    // Four interleaved copies of the histogram: consecutive elements that fall in one bin
+    // (relu: f' is 0 or 1) then increment different counters instead of waiting on each other.
+    for (int i = 0; i < m; ++i)
+      if (bins[i] >= 0) ++sub[std::size_t(i & 3) * std::size_t(s.bins) + std::size_t(bins[i])];
+    using U = unsigned long long;
+    chunk = stats_merge(chunk, StatsPartial{sf, sf2, sd, sd2, U(count), U(nan), U(left), U(right),
+                                            U(small), U(dead), U(below), U(above)});
   }
   total = stats_merge(total, chunk);
+  for (int k = 0; k < 4; ++k)
+    for (int b = 0; b < s.bins; ++b) hist[b] += sub[std::size_t(k) * std::size_t(s.bins) + b];
 }
 
 template <class S>
