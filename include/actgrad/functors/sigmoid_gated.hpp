@@ -457,7 +457,8 @@ struct HardswishOp : ActBase {
             "",
             0,
             {},
-            {-0.5, 1, 0.5, Saturation::hard, Saturation::none, false, true}};
+            // dmax: the sup of (2x + 3)/6, approached as x -> 3 from the left (f'(3) = 1).
+            {-0.5, 1.5, 0.5, Saturation::hard, Saturation::none, false, true}};
   }
   explicit HardswishOp(const Params&) {}
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
