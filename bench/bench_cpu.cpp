@@ -750,6 +750,8 @@ int main(int argc, char** argv) {
   }
 #else
   benchmark::AddCustomContext("onednn", "not built (oneDNN not found at configure time)");
+  std::fprintf(stderr, "bench_cpu: oneDNN peer (c) left out: oneDNN was not found when this "
+                       "binary was configured (scripts/setup-deps installs libdnnl-dev)\n");
 #endif
   register_all(o);
   benchmark::RunSpecifiedBenchmarks();
