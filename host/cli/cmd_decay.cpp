@@ -181,13 +181,14 @@ int run_decay(const DecayArgs& args) {
   }
 
   if (!args.plot.empty()) {
-    std::string script = "set datafile separator ','\nset xlabel 'layer'\n"
-                         "set ylabel 'log10 mean squared gradient'\nset grid\nset key top right\n"
-                         "set title " +
-                         gnuplot_quote(std::string(model == DecayModel::dense ? "dense" : "chain") +
-                                       " model, sigma_w^2 = " + fmt(base.sigma_w2) +
-                                       ", sigma_b^2 = " + fmt(base.sigma_b2)) +
-                         " noenhanced\n";
+    std::string script =
+        "set datafile separator ','\nset xlabel 'layer'\n"
+        "set ylabel 'log10 mean squared gradient'\nset grid\nset key top right\n"
+        "set title " +
+        gnuplot_string(std::string(model == DecayModel::dense ? "dense" : "chain") +
+                       " model, sigma_w^2 = " + fmt(base.sigma_w2) +
+                       ", sigma_b^2 = " + fmt(base.sigma_b2)) +
+        " noenhanced\n";
     std::string plot = "plot ";
     for (std::size_t k = 0; k < acts.size(); ++k) {
       script += "$d" + std::to_string(k) + " << EOD\n";
@@ -196,7 +197,7 @@ int run_decay(const DecayArgs& args) {
           script += std::to_string(r.layer) + "," + fmt(r.log10_grad_norm2) + "\n";
       script += "EOD\n";
       plot += std::string(k ? ", " : "") + "$d" + std::to_string(k) +
-              " using 1:2 with lines linewidth 2 title " + gnuplot_quote(acts[k].to_string()) +
+              " using 1:2 with lines linewidth 2 title " + gnuplot_string(acts[k].to_string()) +
               " noenhanced";
     }
     render_chart(script + plot + "\n", args.plot, "--plot", ChartTerminal{});

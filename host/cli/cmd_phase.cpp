@@ -113,7 +113,7 @@ int run_phase(const PhaseArgs& args) {
       }
     script += "EOD\n";
     script += "set title " +
-              gnuplot_quote(act.to_string() + ": mean-field chi1 (order < 1 < chaos)") +
+              gnuplot_string(act.to_string() + ": mean-field chi1 (order < 1 < chaos)") +
               " noenhanced\nset xlabel 'sigma_w^2'\nset ylabel 'sigma_b^2'\n"
               "set cblabel 'log10 chi1'\nset cbrange [" +
               lo + ":" + hi + "]\n" +
