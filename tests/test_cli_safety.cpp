@@ -174,4 +174,58 @@ TEST(CliPlotPaths, PrivateDirectoryOnAnotherFileSystem) {
   remove_dir(dir);
 }
 
+// ---- 4. stdout failures --------------------------------------------------------------------
+
+// Runs `actgrad args...` with stdout on /dev/full (every write fails with ENOSPC) and stderr
+// captured.
+CliRun run_cli_to_full(const std::vector<std::string>& args) {
+  actgrad_test::TempFile err;
+  std::vector<std::string> argv_text = {ACTGRAD_CLI_PATH};
+  argv_text.insert(argv_text.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_text) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int in = open("/dev/null", O_RDONLY), full = open("/dev/full", O_WRONLY);
+    if (in < 0 || full < 0) _exit(126);
+    dup2(in, 0);
+    dup2(full, 1);
+    dup2(err.fd, 2);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int wstatus = 0;
+  waitpid(pid, &wstatus, 0);
+  CliRun r;
+  r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+  r.err = slurp(err.path);
+  return r;
+}
+
+TEST(CliStdout, EverySubcommandReportsAFullDisk) {
+  if (access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no /dev/full";
+  const std::vector<std::vector<std::string>> runs = {
+      {"list"},
+      {"list", "--format", "json"},
+      {"eval", "tanh", "--range", "0:1:3"},
+      {"decay", "tanh", "--model", "chain", "--depth", "3", "--batch", "16", "--device", "cpu"},
+      {"decay", "relu", "--model", "dense", "--depth", "2", "--width", "8", "--batch", "4",
+       "--device", "cpu"},
+      {"phase", "tanh", "--sigma-w2", "1:2:2", "--sigma-b2", "0:0:1"},
+      {"bench", "relu", "--size", "4096", "--device", "cpu"},
+      {"bench", "relu", "--size", "4096", "--device", "cpu", "--format", "json"},
+      {"atlas"},
+      {"saturation", "tanh"},
+      {"list", "--help"},
+      {"--help"},
+  };
+  for (const auto& args : runs) {
+    std::string what;
+    for (const std::string& a : args) what += a + " ";
+    const CliRun r = run_cli_to_full(args);
+    expect_cli_error(r, 1, {"writing stdout failed"}, what);
+  }
+}
+
 } // namespace

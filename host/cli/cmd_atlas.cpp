@@ -13,6 +13,7 @@
 #include "analysis_text.hpp"
 #include "command.hpp"
 #include "number_format.hpp"
+#include "output.hpp"
 
 namespace actgrad::cli {
 namespace {
@@ -116,8 +117,7 @@ int run(const AtlasConfig& cfg) {
   const std::string text = cfg.format == "json"  ? json(acts, rows)
                            : cfg.format == "csv" ? csv(acts, rows)
                                                  : table(acts, rows);
-  std::cout << text << std::flush;
-  if (!std::cout) throw std::runtime_error("writing stdout failed");
+  write_stdout(text);
   return 0;
 }
 

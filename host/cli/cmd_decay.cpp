@@ -27,6 +27,7 @@
 #include "gnuplot.hpp"
 #include "number_format.hpp"
 #include "options.hpp"
+#include "output.hpp"
 #include "progress.hpp"
 
 namespace actgrad::cli {
@@ -202,7 +203,7 @@ int run_decay(const DecayArgs& args) {
     }
     render_chart(script + plot + "\n", args.plot, "--plot", ChartTerminal{});
   }
-  std::cout << out << std::flush;
+  write_stdout(out);
   return 0;
 }
 

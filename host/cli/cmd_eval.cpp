@@ -21,6 +21,7 @@
 #include "command.hpp"
 #include "number_format.hpp"
 #include "options.hpp"
+#include "output.hpp"
 
 namespace actgrad::cli {
 namespace {
@@ -225,14 +226,10 @@ public:
     text_ += '\n';
   }
   void flush() {
-    if (!text_.empty() && std::fwrite(text_.data(), 1, text_.size(), stdout) != text_.size())
-      throw std::runtime_error("writing stdout failed");
+    if (!text_.empty()) write_stdout(text_);
     text_.clear();
   }
-  void finish() {
-    flush();
-    if (std::fflush(stdout) != 0) throw std::runtime_error("writing stdout failed");
-  }
+  void finish() { flush(); }
 
 private:
   std::string text_;

@@ -20,6 +20,7 @@
 #include "command.hpp"
 #include "gnuplot.hpp"
 #include "number_format.hpp"
+#include "output.hpp"
 
 namespace actgrad::cli {
 namespace {
@@ -126,7 +127,7 @@ int run_phase(const PhaseArgs& args) {
               "$edge using 1:2 with lines linewidth 3 linecolor 'black' title 'chi1 = 1'\n";
     render_chart(script, args.out, "--out", ChartTerminal{});
   }
-  if (args.out.empty() || args.format == "csv") std::cout << csv << std::flush;
+  if (args.out.empty() || args.format == "csv") write_stdout(csv);
   return 0;
 }
 
