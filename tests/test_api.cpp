@@ -96,6 +96,95 @@ TEST(Parse, BadValuesAreRejected) {
   }
 }
 
+TEST(Parse, RepeatedParameterIsAnError) {
+  expect_error([] { Activation::parse("elu:alpha=1,alpha=2"); },
+               {"'alpha'", "more than once", "elu:alpha=1,alpha=2"});
+  expect_error([] { Activation::parse("hardtanh:min_val=-2,max_val=2,min_val=-3"); },
+               {"'min_val'", "more than once"});
+  // Each parameter once, in either order, is still fine.
+  EXPECT_EQ(Activation::parse("hardtanh:max_val=2,min_val=-2").to_string(),
+            "hardtanh:min_val=-2,max_val=2");
+}
+
+TEST(Parse, NanParameterMessageSaysNan) {
+  try {
+    Activation::parse("elu:alpha=nan");
+    ADD_FAILURE() << "nan accepted";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("got nan"), std::string::npos) << m;
+  }
+  actgrad::Params p = Activation::parse("elu").params();
+  p.v[0] = std::nan("");
+  expect_error([&] { Activation(actgrad::ActId::Elu, p); }, {"alpha", "got nan"});
+}
+
+TEST(Parse, SubnormalsAreAcceptedAndOutOfRangeTextIsNamed) {
+  EXPECT_EQ(Activation::parse("elu:alpha=0x1p-1074").to_string(), "elu:alpha=5e-324");
+  EXPECT_EQ(Activation::parse("elu:alpha=5e-324").param("alpha"), 0x1p-1074);
+  EXPECT_EQ(Activation::parse("elu:alpha=2.2250738585072009e-308").param("alpha"),
+            0x0.fffffffffffffp-1022);
+  expect_error([] { Activation::parse("elu:alpha=1e-400"); }, {"'alpha'", "rounds to 0"});
+  expect_error([] { Activation::parse("elu:alpha=1e400"); }, {"'alpha'", "too large"});
+}
+
+// parse(to_string()) is the identity for every catalogue entry, at a spread of valid values per
+// parameter including subnormals, extremes and values with 17 significant digits.
+TEST(Parse, ToStringRoundTripsEveryEntryIncludingSubnormals) {
+  const double candidates[] = {0.0,
+                               -0.0,
+                               5e-324,
+                               -5e-324,
+                               0x1p-1060,
+                               0x0.fffffffffffffp-1022,
+                               0x1p-1022,
+                               1e-300,
+                               0.1,
+                               1.0 / 3,
+                               -1.5,
+                               0.5,
+                               2.0,
+                               1e8,
+                               1e300,
+                               -1e300,
+                               INFINITY,
+                               -INFINITY,
+                               1.7976931348623157e308};
+  int tried = 0, subnormal = 0;
+  for (actgrad::ActId id : actgrad::catalogue()) {
+    const actgrad::ActInfo& info = actgrad::catalogue_info(id);
+    for (int p = 0; p < info.num_params; ++p) {
+      std::vector<double> values(std::begin(candidates), std::end(candidates));
+      values.push_back(info.params[p].min);
+      values.push_back(info.params[p].max);
+      values.push_back(std::nextafter(info.params[p].min, INFINITY));
+      values.push_back(std::nextafter(info.params[p].max, -INFINITY));
+      for (const double v : values) {
+        actgrad::Params params = Activation(id).params();
+        params.v[p] = v;
+        std::string text;
+        try {
+          text = Activation(id, params).to_string();
+        } catch (const Error&) {
+          continue; // not a valid value of this parameter
+        }
+        ++tried;
+        if (v != 0 && std::fpclassify(v) == FP_SUBNORMAL) ++subnormal;
+        try {
+          const Activation back = Activation::parse(text);
+          EXPECT_EQ(back.to_string(), text);
+          for (int k = 0; k < info.num_params; ++k)
+            EXPECT_EQ(back.params().v[k], params.v[k]) << text << " parameter " << k;
+        } catch (const Error& e) {
+          ADD_FAILURE() << "'" << text << "' does not parse back: " << e.what();
+        }
+      }
+    }
+  }
+  EXPECT_GT(tried, 2 * actgrad::catalogue_size());
+  EXPECT_GT(subnormal, 0) << "no parameter accepted a subnormal value";
+}
+
 // Deterministic inputs spanning signs and magnitudes.
 std::vector<float> inputs(std::size_t n) {
   std::vector<float> x(n);

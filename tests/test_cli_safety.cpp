@@ -228,4 +228,24 @@ TEST(CliStdout, EverySubcommandReportsAFullDisk) {
   }
 }
 
+// ---- 5. parser slips ------------------------------------------------------------------------
+
+TEST(CliParse, EmptyRangeIsAnErrorNotStdin) {
+  // Before: --range '' meant "no range" and eval read x values from stdin.
+  const CliRun r = run_cli({"eval", "tanh", "--range", ""}, "0.5\n");
+  actgrad_test::expect_usage_error(r, {"--range"});
+  const CliRun e = run_cli({"eval", "tanh", "--range="}, "0.5\n");
+  actgrad_test::expect_usage_error(e, {"--range"});
+}
+
+TEST(CliParse, RepeatedKeySubnormalAndNan) {
+  actgrad_test::expect_usage_error(run_cli({"eval", "elu:alpha=1,alpha=2", "--range", "0:1:2"}),
+                                   {"'alpha'", "more than once"});
+  actgrad_test::expect_usage_error(run_cli({"eval", "elu:alpha=nan", "--range", "0:1:2"}),
+                                   {"got nan"});
+  const CliRun s = run_cli({"saturation", "elu:alpha=5e-324", "--format", "json"});
+  EXPECT_EQ(s.status, 0) << s.err;
+  EXPECT_NE(s.out.find("elu:alpha=5e-324"), std::string::npos) << s.out;
+}
+
 } // namespace
