@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -319,6 +320,63 @@ TEST(BadInput, NullSizeDtypeDeviceAndOverlap) {
       EXPECT_EQ(e.kind(), Error::Kind::unavailable) << e.what();
     }
   }
+}
+
+// A pointer that is not a multiple of the element size is rejected on every entry point (reading
+// it as S would be undefined behaviour); an element offset (p + 1) is fine (see Sizes above).
+TEST(BadInput, PointersNotAlignedToTheElementAreRejected) {
+  alignas(16) static unsigned char raw[4096];
+  const Activation act = Activation::parse("tanh");
+  const Activation glu = Activation::parse("glu");
+  using actgrad::ConstTensorView;
+  using actgrad::DType;
+  using actgrad::TensorView;
+  const actgrad::Device cpu = actgrad::Device::cpu();
+  for (const DType t : {DType::f64, DType::f32, DType::f16, DType::bf16}) {
+    const int size = actgrad::dtype_size(t);
+    const std::string need = std::to_string(size) + "-byte";
+    for (int off = 1; off < size; ++off) {
+      ConstTensorView bad_in{raw + off, 8, t, cpu};
+      TensorView bad_out{raw + 2048 + off, 8, t, cpu};
+      ConstTensorView ok_in{raw + 1024 + size, 8, t, cpu}; // one element in: fine
+      TensorView ok_out{raw + 3072 + size, 8, t, cpu};
+      TensorView ok_out2{raw + 3584, 8, t, cpu};
+      expect_error([&] { actgrad::forward(act, bad_in, ok_out); },
+                   {"forward", "'x'", need.c_str()});
+      expect_error([&] { actgrad::forward(act, ok_in, bad_out); }, {"'y'", need.c_str()});
+      expect_error([&] { actgrad::backward(act, ok_in, bad_in, ok_out); },
+                   {"backward", "'grad_out'", need.c_str()});
+      expect_error([&] { actgrad::forward_with_derivative(act, ok_in, ok_out, bad_out); },
+                   {"'dydx'", need.c_str()});
+      expect_error([&] { actgrad::gated_forward(glu, ok_in, bad_in, ok_out); },
+                   {"gated_forward", "'b'", need.c_str()});
+      expect_error([&] { actgrad::saturation_stats(act, bad_in); },
+                   {"saturation_stats", "'x'", need.c_str()});
+      // Element-aligned views of the same type still run.
+      actgrad::forward(act, ok_in, ok_out2);
+      // An empty view's pointer is not read: any value is fine.
+      actgrad::forward(act, ConstTensorView{raw + off, 0, t, cpu}, TensorView{raw + 1, 0, t, cpu});
+    }
+  }
+}
+
+// n * dtype_size overflowed for n >= 2^61, which skipped the overlap check and then ran over
+// memory; n is now checked against Buffer's limit (2^60 - 1 elements) before any multiplication.
+TEST(BadInput, HugeCountsAreRejectedBeforeTheyOverflow) {
+  const Activation act = Activation::parse("tanh");
+  static float x[16];
+  const std::int64_t limit = std::numeric_limits<std::int64_t>::max() / 8;
+  for (const std::int64_t n : {limit + 1, std::int64_t(1) << 61, std::int64_t(1) << 62,
+                               std::numeric_limits<std::int64_t>::max()}) {
+    expect_error([&] { actgrad::forward(act, actgrad::view(x, n), actgrad::view(x + 1, n)); },
+                 {"'x'", "elements", std::to_string(n).c_str()});
+    expect_error([&] { actgrad::saturation_stats(act, actgrad::view(x, n)); }, {"'x'"});
+    expect_error([&] { actgrad::copy(actgrad::view(x, n), actgrad::view(x + 1, n)); },
+                 {"copy", "too large"});
+  }
+  // At the limit the byte count fits, so the partial overlap is still seen.
+  expect_error([&] { actgrad::forward(act, actgrad::view(x, limit), actgrad::view(x + 1, limit)); },
+               {"overlap"});
 }
 
 TEST(BadInput, KindAndFromOutputMismatch) {
