@@ -119,7 +119,10 @@ struct MaxAbs {
 
 MaxAbs max_abs_derivative(const Activation& act) {
   const auto d = [&](double t) { return df_abs(act, t); };
-  auto [at, m] = extremum(d, 1.0);
+  // Plain variables, not a structured binding: lambdas below capture m (C++20 for bindings).
+  const std::pair<double, double> best = extremum(d, 1.0);
+  double at = best.first;
+  const double m = best.second;
   // Unbounded: |f'| far beyond the grid's maximum at an extreme scale.
   for (const double e : {-1e300, 1e300, -1e-300, 1e-300}) {
     const double v = d(e);
