@@ -1,8 +1,12 @@
 // Hostile input to the `actgrad` CLI (issue 15): user text never reaches gnuplot's command
 // stream (plot paths, titles), every subcommand reports a failed stdout, the parser rejects
 // what it cannot round-trip, and size arguments are checked against available memory.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -11,6 +15,9 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+
+#include "actgrad/actgrad.hpp"
+#include "actgrad/decay.hpp"
 
 #include "cli/gnuplot.hpp"
 #include "cli_run.hpp"
@@ -246,6 +253,58 @@ TEST(CliParse, RepeatedKeySubnormalAndNan) {
   const CliRun s = run_cli({"saturation", "elu:alpha=5e-324", "--format", "json"});
   EXPECT_EQ(s.status, 0) << s.err;
   EXPECT_NE(s.out.find("elu:alpha=5e-324"), std::string::npos) << s.out;
+}
+
+// ---- 3. size arguments against available memory -------------------------------------------
+
+// MemAvailable in bytes (0 when unknown).
+std::uint64_t mem_available() {
+  std::ifstream f("/proc/meminfo");
+  std::string key;
+  std::uint64_t kb = 0;
+  std::string unit;
+  while (f >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  return 0;
+}
+
+// A dense run whose per-layer results and CSV text (about 160 bytes a layer) exceed the
+// available memory, while its model (checkpointed, O(sqrt(depth))) fits: it used to pass the
+// old check (model bytes against total RAM) and start a multi-GB, hours-long run. Now it is
+// refused at once, exit 2, one line with the bytes needed and available.
+TEST(CliMemory, DecayRefusesRunsBeyondAvailableMemory) {
+  const std::uint64_t avail = mem_available();
+  if (avail == 0) GTEST_SKIP() << "no MemAvailable in /proc/meminfo";
+  const std::string depth = std::to_string(std::max<std::uint64_t>(avail / 100, 1000));
+  const auto t0 = std::chrono::steady_clock::now();
+  const CliRun r = run_cli({"decay", "tanh", "--model", "dense", "--depth", depth});
+  actgrad_test::expect_usage_error(r, {"--depth " + depth, "bytes", "available"});
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 30.0);
+  // Any size argument: the issue's typo, a huge batch or width, and the chain model.
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"decay", "tanh", "--model", "dense", "--depth", "1000000000"},
+           {"decay", "tanh", "--model", "dense", "--depth", "3", "--batch", "100000000"},
+           {"decay", "tanh", "--model", "dense", "--depth", "3", "--width", "100000000"},
+           {"decay", "tanh", "--model", "chain", "--depth", "100000000000"}})
+    actgrad_test::expect_usage_error(run_cli(args), {"needs", "bytes", "available"}, args[5]);
+  // Small runs are unaffected.
+  EXPECT_EQ(run_cli({"decay", "tanh", "--model", "dense", "--depth", "3", "--width", "8", "--batch",
+                     "4", "--device", "cpu"})
+                .status,
+            0);
+}
+
+TEST(CliMemory, LibraryCountsPerLayerResults) {
+  actgrad::DecayConfig cfg;
+  cfg.act = actgrad::Activation::parse("tanh");
+  cfg.model = actgrad::DecayModel::dense;
+  cfg.depth = 1000;
+  cfg.device = actgrad::Device::cpu();
+  const actgrad::DecayMemory m = actgrad::decay_memory(cfg);
+  EXPECT_GE(m.results, 1000 * sizeof(actgrad::LayerStats));
+  EXPECT_GT(m.model, 0u);
+  EXPECT_GT(m.host_available, 0u);
+  EXPECT_EQ(m.device_available, m.host_available);
 }
 
 } // namespace
