@@ -12,6 +12,7 @@
 #include "actgrad/api.hpp"
 #include "actgrad/error.hpp"
 #include "call.hpp"
+#include "view_check.hpp"
 
 namespace actgrad {
 namespace detail {
@@ -109,6 +110,10 @@ void run(const char* fn, OpKind op, const Activation& act, std::initializer_list
     if (a.n > 0 && a.data == nullptr)
       throw Error(std::string("actgrad::") + fn + ": argument '" + a.name + "' is null with " +
                   describe_size(a.n) + " elements; data must be non-null when n > 0");
+    // Before any n * dtype_size below: the count limit, and element alignment.
+    const std::string problem = view_problem(a.data, a.n, a.dtype);
+    if (!problem.empty())
+      throw Error(std::string("actgrad::") + fn + ": argument '" + a.name + "' " + problem);
   }
   // Outputs may alias any view exactly (in place); any other overlap is a bug in the caller.
   const std::int64_t bytes = first.n * dtype_size(first.dtype);

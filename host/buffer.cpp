@@ -8,6 +8,7 @@
 
 #include "actgrad/buffer.hpp"
 #include "actgrad/error.hpp"
+#include "view_check.hpp"
 
 #if ACTGRAD_WITH_CUDA
 #include <cuda_runtime.h>
@@ -44,7 +45,7 @@ void require_cuda(const char* what) {
 
 Buffer Buffer::device_async(DType dtype, std::int64_t n, void* stream, int device_index) {
   if (n < 0) throw Error("Buffer::device_async: size must be >= 0; got " + std::to_string(n));
-  if (n > std::numeric_limits<std::int64_t>::max() / 8)
+  if (n > detail::kMaxViewElements)
     throw Error("Buffer::device_async: size " + std::to_string(n) + " is too large to address");
   Buffer buf;
   buf.n_ = n;
@@ -74,7 +75,7 @@ Buffer Buffer::device_async(DType dtype, std::int64_t n, void* stream, int devic
 Buffer::Buffer(DType dtype, std::int64_t n, Device device, bool pinned)
     : n_(n), dtype_(dtype), device_(device), pinned_(pinned) {
   if (n < 0) throw Error("Buffer: size must be >= 0; got " + std::to_string(n));
-  if (n > std::numeric_limits<std::int64_t>::max() / 8)
+  if (n > detail::kMaxViewElements)
     throw Error("Buffer: size " + std::to_string(n) + " is too large to address");
   const std::int64_t b = bytes();
   if (b == 0) return;
@@ -157,6 +158,9 @@ std::size_t copy_bytes(const char* fn, ConstTensorView src, TensorView dst) {
     throw Error(f + ": 'dst' is " + dtype_name(dst.dtype) + " but 'src' is " +
                 dtype_name(src.dtype) + "; dtypes must match");
   if (src.n < 0) throw Error(f + ": size must be >= 0");
+  if (src.n > detail::kMaxViewElements)
+    throw Error(f + ": size " + std::to_string(src.n) + " is too large to address (at most " +
+                std::to_string(detail::kMaxViewElements) + " elements)");
   const std::size_t b = static_cast<std::size_t>(src.n) * dtype_size(src.dtype);
   if (b > 0 && (!src.data || !dst.data)) throw Error(f + ": null data with n > 0");
   return b;

@@ -68,8 +68,9 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
-// Shortest text that reads back to the same double ("10", not "1e+01").
+// Shortest text that reads back to the same double ("10", not "1e+01"); "nan" for a NaN.
 std::string format_number(double v) {
+  if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   std::string best;
   for (int p = 1; p <= 17; ++p) {
@@ -158,6 +159,7 @@ Activation Activation::parse(std::string_view text) {
   for (int i = 0; i < info.num_params; ++i)
     allowed += (i ? ", " : "") + std::string(info.params[i].name);
   if (allowed.empty()) allowed = "none (it has no parameters)";
+  bool seen[kMaxParams] = {};
   std::size_t pos = 0;
   while (pos <= rest.size()) {
     const std::size_t comma = std::min(rest.find(',', pos), rest.size());
@@ -172,12 +174,24 @@ Activation Activation::parse(std::string_view text) {
       if (key == info.params[i].name) index = i;
     if (index < 0)
       throw Error("unknown parameter '" + key + "' for " + info.name + "; allowed: " + allowed);
+    if (seen[index])
+      throw Error("activation '" + std::string(text) + "': parameter '" + key +
+                  "' is given more than once");
+    seen[index] = true;
     errno = 0;
     char* end = nullptr;
     const double v = std::strtod(value.c_str(), &end);
-    if (value.empty() || end != value.c_str() + value.size() || errno == ERANGE)
+    // strtod sets ERANGE on overflow (+-HUGE_VAL) and on any underflow, including a subnormal
+    // result that is exact enough to be the value meant (to_string prints 5e-324 for the least
+    // subnormal): a finite nonzero result is kept, only overflow and underflow to 0 are refused.
+    const bool out_of_range = errno == ERANGE && (!std::isfinite(v) || v == 0.0);
+    if (value.empty() || end != value.c_str() + value.size())
       throw Error("parameter '" + key + "' of " + info.name + " must be a number in " +
                   range_text(info.params[index]) + "; got '" + value + "'");
+    if (out_of_range)
+      throw Error("parameter '" + key + "' of " + info.name + ": '" + value + "' is " +
+                  (v == 0.0 ? "too small; it rounds to 0" : "too large for a double") +
+                  "; allowed: " + range_text(info.params[index]));
     act.params_.v[index] = v;
     pos = comma + 1;
   }

@@ -30,12 +30,25 @@ std::string number(double v) {
   return buf;
 }
 
-// Memory the device has for us: physical RAM on the CPU, free memory on a CUDA device.
-std::uint64_t device_memory(const Device& device) {
-  if (device.kind == DeviceKind::cpu) {
-    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-    return pages > 0 && page > 0 ? std::uint64_t(pages) * std::uint64_t(page) : ~0ull;
+// Host memory that can still be allocated: MemAvailable (free plus reclaimable cache), else
+// sysconf's available pages, else unknown (no limit).
+std::uint64_t host_available() {
+  if (std::FILE* f = std::fopen("/proc/meminfo", "r")) {
+    char line[256];
+    unsigned long long kb = 0;
+    bool found = false;
+    while (!found && std::fgets(line, sizeof line, f))
+      found = std::sscanf(line, "MemAvailable: %llu kB", &kb) == 1;
+    std::fclose(f);
+    if (found) return kb > (~0ull >> 10) ? ~0ull : std::uint64_t(kb) << 10;
   }
+  const long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? std::uint64_t(pages) * std::uint64_t(page) : ~0ull;
+}
+
+// Memory the device has for us: available RAM on the CPU, free memory on a CUDA device.
+std::uint64_t device_memory(const Device& device) {
+  if (device.kind == DeviceKind::cpu) return host_available();
 #if ACTGRAD_WITH_CUDA
   int previous = 0;
   if (cudaGetDevice(&previous) != cudaSuccess) {
@@ -56,7 +69,26 @@ std::uint64_t device_memory(const Device& device) {
 #endif
 }
 
+std::uint64_t add_sat(std::uint64_t a, std::uint64_t b) { return a > ~0ull - b ? ~0ull : a + b; }
+
 } // namespace
+
+DecayMemory decay_memory(const DecayConfig& cfg) {
+  DecayMemory m;
+  const bool dense = cfg.model == DecayModel::dense;
+  m.model = dense ? dense_memory_bytes(cfg) : chain_memory_bytes(cfg);
+  // The returned rows; the chain model also sums its groups (or the GPU's) into one depth-long
+  // vector on the host.
+  const std::uint64_t per_layer =
+      sizeof(LayerStats) +
+      (dense ? 0 : sizeof(detail::ChainPartial) * (cfg.device.kind == DeviceKind::cpu ? 1 : 2));
+  const std::uint64_t depth = cfg.depth > 0 ? std::uint64_t(cfg.depth) : 0;
+  m.results = depth > ~0ull / per_layer ? ~0ull : depth * per_layer;
+  m.host_available = host_available();
+  m.device_available =
+      cfg.device.kind == DeviceKind::cpu ? m.host_available : device_memory(cfg.device);
+  return m;
+}
 
 std::vector<LayerStats> simulate_decay(const DecayConfig& cfg, const ProgressFn& progress) {
   if (cfg.depth <= 0)
@@ -84,13 +116,18 @@ std::vector<LayerStats> simulate_decay(const DecayConfig& cfg, const ProgressFn&
                 Error::Kind::unavailable);
 #endif
   const bool dense = cfg.model == DecayModel::dense;
-  const std::uint64_t need = dense ? dense_memory_bytes(cfg) : chain_memory_bytes(cfg);
-  const std::uint64_t have = device_memory(cfg.device);
-  if (need > have)
+  const bool cpu = cfg.device.kind == DeviceKind::cpu;
+  const DecayMemory m = decay_memory(cfg);
+  const std::uint64_t need = cpu ? add_sat(m.model, m.results) : m.model;
+  if (need > m.device_available)
     throw Error(std::string("decay: the ") + (dense ? "dense" : "chain") + " model needs " +
-                bytes_text(need) + " on " + cfg.device.describe() + ", which has " +
-                bytes_text(have) + (cfg.device.kind == DeviceKind::cpu ? " of RAM" : " free") +
-                "; reduce --depth, --width or --batch");
+                bytes_text(need) + (cpu ? " (model and per-layer results)" : "") + " on " +
+                cfg.device.describe() + ", which has " + bytes_text(m.device_available) +
+                (cpu ? " available" : " free") + "; reduce --depth, --width or --batch");
+  if (!cpu && m.results > m.host_available)
+    throw Error("decay: the per-layer results need " + bytes_text(m.results) +
+                " of host memory, which has " + bytes_text(m.host_available) +
+                " available; reduce --depth");
   return dense ? simulate_dense(cfg, progress) : simulate_chain(cfg, progress);
 }
 

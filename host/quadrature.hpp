@@ -82,17 +82,36 @@ double integrate_global(F&& f, double a, double b, int start, double rel_tol, do
   return sum;
 }
 
+// Splits left to one integral's calls of integrate_local, and whether every piece met its
+// tolerance before they ran out.
+struct LocalBudget {
+  int splits_left;
+  bool converged = true;
+};
+
 // Local (recursive) adaptive integration over [a, b]: a piece is accepted when its error
 // estimate is at most `tol`, at `depth` 0, or when it is too narrow to split; otherwise both
-// halves are integrated with tolerance max(tol / 2, 1e-18). NaN anywhere gives NaN.
+// halves are integrated with tolerance max(tol / 2, floor). Callers scale `tol` and `floor` with
+// the size of the integral (an absolute tolerance alone can never be met by an integral of
+// 1e16). Every split spends one of `budget`'s; with none left a piece is accepted as it is and
+// `budget.converged` is cleared. A piece whose value is not finite is returned at once (NaN, or
+// inf where the integrand overflowed): splitting cannot make it finite, and its error estimate
+// (inf - inf) would never pass.
 template <class F>
-double integrate_local(F&& f, double a, double b, double tol, int depth) {
+double integrate_local(F&& f, double a, double b, double tol, double floor, int depth,
+                       LocalBudget& budget) {
   const GkPiece p = gauss_kronrod15(f, a, b);
-  if (std::isnan(p.value)) return std::numeric_limits<double>::quiet_NaN();
+  if (!std::isfinite(p.value)) return p.value;
   if (p.error <= tol || depth == 0 || !(b - a > 1e-14 * (1 + std::fabs(a)))) return p.value;
+  if (budget.splits_left <= 0) {
+    budget.converged = false;
+    return p.value;
+  }
+  --budget.splits_left;
   const double m = (a + b) / 2;
-  const double t = std::max(tol / 2, 1e-18);
-  return integrate_local(f, a, m, t, depth - 1) + integrate_local(f, m, b, t, depth - 1);
+  const double t = std::max(tol / 2, floor);
+  return integrate_local(f, a, m, t, floor, depth - 1, budget) +
+         integrate_local(f, m, b, t, floor, depth - 1, budget);
 }
 
 } // namespace actgrad::detail

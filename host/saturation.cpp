@@ -34,6 +34,14 @@ constexpr double kUnboundedFactor = 1e3;
 constexpr double kHardJump = 1e-100;
 // f' at +-kFar below this (relative) means f' -> 0 on that side.
 constexpr double kTendsToZero = 1e-10;
+// gaussian_expectation's quadrature: the error allowed per piece is max(kQuadAbsTol,
+// kQuadRelTol * S), never halved below max(kQuadFloor, kQuadFloor * S), where S estimates the
+// integral of |g|; at most kQuadMaxSplits bisections per integral (the catalogue's defaults need
+// at most about a thousand), after which the result is NaN rather than a hang.
+constexpr double kQuadAbsTol = 1e-15;
+constexpr double kQuadRelTol = 1e-15;
+constexpr double kQuadFloor = 1e-18;
+constexpr int kQuadMaxSplits = 1 << 14;
 
 const std::vector<double>& grid() {
   static const std::vector<double> g = [] {
@@ -119,7 +127,10 @@ struct MaxAbs {
 
 MaxAbs max_abs_derivative(const Activation& act) {
   const auto d = [&](double t) { return df_abs(act, t); };
-  auto [at, m] = extremum(d, 1.0);
+  // Plain variables, not a structured binding: lambdas below capture m (C++20 for bindings).
+  const std::pair<double, double> best = extremum(d, 1.0);
+  double at = best.first;
+  const double m = best.second;
   // Unbounded: |f'| far beyond the grid's maximum at an extreme scale.
   for (const double e : {-1e300, 1e300, -1e-300, 1e-300}) {
     const double v = d(e);
@@ -209,10 +220,22 @@ double gaussian_expectation(const Activation& act, Moment which, double mean, do
   if (z0 > -40 && z0 < 40) cuts.push_back(z0);
   std::sort(cuts.begin(), cuts.end());
   cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  // Tolerances relative to a coarse estimate of the integral of |g| (an activation such as
+  // linear:alpha=1e8 has E[f'^2] = 1e16, far past any absolute tolerance), never below the
+  // absolute 1e-15 that integrals of order 1 have always used.
+  double scale = 0;
+  for (std::size_t i = 0; i + 1 < cuts.size(); ++i)
+    scale +=
+        detail::gauss_kronrod15([&](double z) { return std::fabs(g(z)); }, cuts[i], cuts[i + 1])
+            .value;
+  const double tol = std::max(kQuadAbsTol, kQuadRelTol * scale);
+  const double floor = std::max(kQuadFloor, kQuadFloor * scale);
+  detail::LocalBudget budget{kQuadMaxSplits};
   double sum = 0;
   for (std::size_t i = 0; i + 1 < cuts.size(); ++i)
-    sum += detail::integrate_local(g, cuts[i], cuts[i + 1], 1e-15, 60);
-  return sum;
+    sum += detail::integrate_local(g, cuts[i], cuts[i + 1], tol, floor, 60, budget);
+  // Out of splits: the estimate did not meet its tolerance; say so rather than guess.
+  return budget.converged ? sum : kNaN;
 }
 
 SaturationReport saturation(const Activation& act, double eps, double mean, double std) {

@@ -11,7 +11,9 @@
 
 #include <cmath>
 
-#if defined(ACTGRAD_HAVE_LIBMVEC) && ACTGRAD_HAVE_LIBMVEC
+// GCC only: clang rejects `omp declare simd` on these extern declarations, and its loops use
+// scalar libm (a clang build is for portability and sanitizer checks, not speed).
+#if defined(ACTGRAD_HAVE_LIBMVEC) && ACTGRAD_HAVE_LIBMVEC && !defined(__clang__)
 
 #define ACTGRAD_SIMD_DECL(type, fn)                                                                \
   _Pragma("omp declare simd notinbranch") extern "C" type fn(type) noexcept;

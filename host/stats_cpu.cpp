@@ -19,6 +19,7 @@
 #include "cpu_engine.hpp"
 #include "dispatch.hpp"
 #include "stats.hpp"
+#include "view_check.hpp"
 
 namespace actgrad {
 namespace detail {
@@ -217,6 +218,8 @@ SaturationStats saturation_stats(const Activation& act, ConstTensorView x,
   const std::string fn = "actgrad::saturation_stats: ";
   if (x.n < 0) throw Error(fn + "x.n = " + std::to_string(x.n) + " is negative; n must be >= 0");
   if (x.n > 0 && x.data == nullptr) throw Error(fn + "x.data is null with x.n > 0");
+  const std::string problem = detail::view_problem(x.data, x.n, x.dtype);
+  if (!problem.empty()) throw Error(fn + "argument 'x' " + problem);
   if (opt.bins < 1 || opt.bins > detail::kMaxBins)
     throw Error(fn + "bins = " + std::to_string(opt.bins) + " is outside [1, " +
                 std::to_string(detail::kMaxBins) + "]");

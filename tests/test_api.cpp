@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,95 @@ TEST(Parse, BadValuesAreRejected) {
     }
     expect_error([&] { Activation::parse(std::string(info.name) + ":novalue"); }, {"param=value"});
   }
+}
+
+TEST(Parse, RepeatedParameterIsAnError) {
+  expect_error([] { Activation::parse("elu:alpha=1,alpha=2"); },
+               {"'alpha'", "more than once", "elu:alpha=1,alpha=2"});
+  expect_error([] { Activation::parse("hardtanh:min_val=-2,max_val=2,min_val=-3"); },
+               {"'min_val'", "more than once"});
+  // Each parameter once, in either order, is still fine.
+  EXPECT_EQ(Activation::parse("hardtanh:max_val=2,min_val=-2").to_string(),
+            "hardtanh:min_val=-2,max_val=2");
+}
+
+TEST(Parse, NanParameterMessageSaysNan) {
+  try {
+    Activation::parse("elu:alpha=nan");
+    ADD_FAILURE() << "nan accepted";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("got nan"), std::string::npos) << m;
+  }
+  actgrad::Params p = Activation::parse("elu").params();
+  p.v[0] = std::nan("");
+  expect_error([&] { Activation(actgrad::ActId::Elu, p); }, {"alpha", "got nan"});
+}
+
+TEST(Parse, SubnormalsAreAcceptedAndOutOfRangeTextIsNamed) {
+  EXPECT_EQ(Activation::parse("elu:alpha=0x1p-1074").to_string(), "elu:alpha=5e-324");
+  EXPECT_EQ(Activation::parse("elu:alpha=5e-324").param("alpha"), 0x1p-1074);
+  EXPECT_EQ(Activation::parse("elu:alpha=2.2250738585072009e-308").param("alpha"),
+            0x0.fffffffffffffp-1022);
+  expect_error([] { Activation::parse("elu:alpha=1e-400"); }, {"'alpha'", "rounds to 0"});
+  expect_error([] { Activation::parse("elu:alpha=1e400"); }, {"'alpha'", "too large"});
+}
+
+// parse(to_string()) is the identity for every catalogue entry, at a spread of valid values per
+// parameter including subnormals, extremes and values with 17 significant digits.
+TEST(Parse, ToStringRoundTripsEveryEntryIncludingSubnormals) {
+  const double candidates[] = {0.0,
+                               -0.0,
+                               5e-324,
+                               -5e-324,
+                               0x1p-1060,
+                               0x0.fffffffffffffp-1022,
+                               0x1p-1022,
+                               1e-300,
+                               0.1,
+                               1.0 / 3,
+                               -1.5,
+                               0.5,
+                               2.0,
+                               1e8,
+                               1e300,
+                               -1e300,
+                               INFINITY,
+                               -INFINITY,
+                               1.7976931348623157e308};
+  int tried = 0, subnormal = 0;
+  for (actgrad::ActId id : actgrad::catalogue()) {
+    const actgrad::ActInfo& info = actgrad::catalogue_info(id);
+    for (int p = 0; p < info.num_params; ++p) {
+      std::vector<double> values(std::begin(candidates), std::end(candidates));
+      values.push_back(info.params[p].min);
+      values.push_back(info.params[p].max);
+      values.push_back(std::nextafter(info.params[p].min, INFINITY));
+      values.push_back(std::nextafter(info.params[p].max, -INFINITY));
+      for (const double v : values) {
+        actgrad::Params params = Activation(id).params();
+        params.v[p] = v;
+        std::string text;
+        try {
+          text = Activation(id, params).to_string();
+        } catch (const Error&) {
+          continue; // not a valid value of this parameter
+        }
+        ++tried;
+        if (v != 0 && std::fpclassify(v) == FP_SUBNORMAL) ++subnormal;
+        try {
+          const Activation back = Activation::parse(text);
+          EXPECT_EQ(back.to_string(), text);
+          for (int k = 0; k < info.num_params; ++k)
+            EXPECT_EQ(back.params().v[k], params.v[k]) << text << " parameter " << k;
+        } catch (const Error& e) {
+          ADD_FAILURE() << "'" << text << "' does not parse back: " << e.what();
+        }
+      }
+    }
+  }
+  EXPECT_GT(tried, 2 * actgrad::catalogue_size());
+  EXPECT_GT(subnormal, 0) << "no parameter accepted a subnormal value";
 }
 
 // Deterministic inputs spanning signs and magnitudes.
@@ -230,6 +320,63 @@ TEST(BadInput, NullSizeDtypeDeviceAndOverlap) {
       EXPECT_EQ(e.kind(), Error::Kind::unavailable) << e.what();
     }
   }
+}
+
+// A pointer that is not a multiple of the element size is rejected on every entry point (reading
+// it as S would be undefined behaviour); an element offset (p + 1) is fine (see Sizes above).
+TEST(BadInput, PointersNotAlignedToTheElementAreRejected) {
+  alignas(16) static unsigned char raw[4096];
+  const Activation act = Activation::parse("tanh");
+  const Activation glu = Activation::parse("glu");
+  using actgrad::ConstTensorView;
+  using actgrad::DType;
+  using actgrad::TensorView;
+  const actgrad::Device cpu = actgrad::Device::cpu();
+  for (const DType t : {DType::f64, DType::f32, DType::f16, DType::bf16}) {
+    const int size = actgrad::dtype_size(t);
+    const std::string need = std::to_string(size) + "-byte";
+    for (int off = 1; off < size; ++off) {
+      ConstTensorView bad_in{raw + off, 8, t, cpu};
+      TensorView bad_out{raw + 2048 + off, 8, t, cpu};
+      ConstTensorView ok_in{raw + 1024 + size, 8, t, cpu}; // one element in: fine
+      TensorView ok_out{raw + 3072 + size, 8, t, cpu};
+      TensorView ok_out2{raw + 3584, 8, t, cpu};
+      expect_error([&] { actgrad::forward(act, bad_in, ok_out); },
+                   {"forward", "'x'", need.c_str()});
+      expect_error([&] { actgrad::forward(act, ok_in, bad_out); }, {"'y'", need.c_str()});
+      expect_error([&] { actgrad::backward(act, ok_in, bad_in, ok_out); },
+                   {"backward", "'grad_out'", need.c_str()});
+      expect_error([&] { actgrad::forward_with_derivative(act, ok_in, ok_out, bad_out); },
+                   {"'dydx'", need.c_str()});
+      expect_error([&] { actgrad::gated_forward(glu, ok_in, bad_in, ok_out); },
+                   {"gated_forward", "'b'", need.c_str()});
+      expect_error([&] { actgrad::saturation_stats(act, bad_in); },
+                   {"saturation_stats", "'x'", need.c_str()});
+      // Element-aligned views of the same type still run.
+      actgrad::forward(act, ok_in, ok_out2);
+      // An empty view's pointer is not read: any value is fine.
+      actgrad::forward(act, ConstTensorView{raw + off, 0, t, cpu}, TensorView{raw + 1, 0, t, cpu});
+    }
+  }
+}
+
+// n * dtype_size overflowed for n >= 2^61, which skipped the overlap check and then ran over
+// memory; n is now checked against Buffer's limit (2^60 - 1 elements) before any multiplication.
+TEST(BadInput, HugeCountsAreRejectedBeforeTheyOverflow) {
+  const Activation act = Activation::parse("tanh");
+  static float x[16];
+  const std::int64_t limit = std::numeric_limits<std::int64_t>::max() / 8;
+  for (const std::int64_t n : {limit + 1, std::int64_t(1) << 61, std::int64_t(1) << 62,
+                               std::numeric_limits<std::int64_t>::max()}) {
+    expect_error([&] { actgrad::forward(act, actgrad::view(x, n), actgrad::view(x + 1, n)); },
+                 {"'x'", "elements", std::to_string(n).c_str()});
+    expect_error([&] { actgrad::saturation_stats(act, actgrad::view(x, n)); }, {"'x'"});
+    expect_error([&] { actgrad::copy(actgrad::view(x, n), actgrad::view(x + 1, n)); },
+                 {"copy", "too large"});
+  }
+  // At the limit the byte count fits, so the partial overlap is still seen.
+  expect_error([&] { actgrad::forward(act, actgrad::view(x, limit), actgrad::view(x + 1, limit)); },
+               {"overlap"});
 }
 
 TEST(BadInput, KindAndFromOutputMismatch) {

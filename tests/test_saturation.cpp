@@ -1,5 +1,6 @@
 // Saturation analysis and atlas rows (host/saturation.cpp): known closed-form values, the
 // catalogue's traits for every entry, region bounds against f' itself, and bad arguments.
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -193,6 +194,46 @@ TEST(Saturation, AtlasRowsAreConsistent) {
       EXPECT_LE(a.mean_df2, a.max_abs_derivative * a.max_abs_derivative * (1 + 1e-12));
     }
   }
+}
+
+// Activations with huge Gaussian moments used to hang the quadrature: its absolute tolerance of
+// 1e-15 could never be met by an integral of 1e16, and an overflowing f'^2 gave a NaN error
+// estimate that never passed, so it bisected down to the width guard (~2^46 pieces). Now each
+// atlas row finishes at once with the right value, or inf where the moment overflows a double.
+TEST(Saturation, HugeMomentsFinishWithDefinedResults) {
+  const auto rel = [](double got, double want) { return std::fabs(got - want) / std::fabs(want); };
+  const auto timed = [](const char* spec) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const actgrad::AtlasEntry e = actgrad::atlas_entry(Activation::parse(spec));
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_LT(s, 10.0) << spec << " took " << s << " s";
+    return e;
+  };
+  // linear: f = alpha x, E[f] = 0, E[f'^2] = alpha^2.
+  const actgrad::AtlasEntry lin = timed("linear:alpha=1e8");
+  EXPECT_LT(rel(lin.mean_df2, 1e16), 1e-13);
+  EXPECT_LT(std::fabs(lin.mean_f), 1e-6);
+  // pow: f = x^150, E[f] = 149!! ~ 6.1e130; E[f'^2] = 150^2 * 297!! ~ 8e308 overflows.
+  double dfact = 1;
+  for (int k = 3; k <= 149; k += 2) dfact *= k;
+  const actgrad::AtlasEntry pw = timed("pow:alpha=1,beta=150");
+  EXPECT_LT(rel(pw.mean_f, dfact), 1e-12) << pw.mean_f;
+  EXPECT_EQ(pw.mean_df2, kInf);
+  // softplus with beta -> 0: f ~ log(2) / beta + x / 2, f' ~ 1/2.
+  const actgrad::AtlasEntry sp = timed("softplus:beta=1e-100");
+  EXPECT_LT(rel(sp.mean_f, std::log(2.0) * 1e100), 1e-13);
+  EXPECT_LT(rel(sp.mean_df2, 0.25), 1e-13);
+  // elu: E[f] = alpha (e^(1/2) Phi(-1) - 1/2) (+ E[z; z > 0] = 1/sqrt(2 pi), lost next to
+  // 1e307); f'^2 = alpha^2 e^(2x) overflows for x < 0.
+  const actgrad::AtlasEntry el = timed("elu:alpha=1e308");
+  EXPECT_LT(rel(el.mean_f, 1e308 * (std::exp(0.5) * 0.5 * std::erfc(1 / std::sqrt(2.0)) - 0.5)),
+            1e-12)
+      << el.mean_f;
+  EXPECT_EQ(el.mean_df2, kInf);
+  // Known values of order 1 are as before.
+  EXPECT_NEAR(actgrad::gaussian_expectation(Activation::parse("relu"), Moment::df2), 0.5, 1e-15);
+  EXPECT_NEAR(actgrad::gaussian_expectation(Activation::parse("sigmoid"), Moment::f), 0.5, 1e-15);
+  EXPECT_NEAR(actgrad::gaussian_expectation(Activation::parse("tanh"), Moment::f), 0.0, 1e-15);
 }
 
 TEST(Saturation, BadArguments) {

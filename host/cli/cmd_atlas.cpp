@@ -13,6 +13,7 @@
 #include "analysis_text.hpp"
 #include "command.hpp"
 #include "number_format.hpp"
+#include "output.hpp"
 
 namespace actgrad::cli {
 namespace {
@@ -116,8 +117,7 @@ int run(const AtlasConfig& cfg) {
   const std::string text = cfg.format == "json"  ? json(acts, rows)
                            : cfg.format == "csv" ? csv(acts, rows)
                                                  : table(acts, rows);
-  std::cout << text << std::flush;
-  if (!std::cout) throw std::runtime_error("writing stdout failed");
+  write_stdout(text);
   return 0;
 }
 
@@ -130,10 +130,12 @@ Command add_atlas_command(CLI::App& root) {
   app->footer(
       "Columns: f(0), f'(0); max|f'| and an x where it is reached (approached, at a jump);\n"
       "the ranges of f and f' over the real line; E[f(z)] and E[f'(z)^2] for z ~ N(0, 1)\n"
-      "(adaptive Gauss-Kronrod split at 0 and the kinks, error < 1e-12; nan where f is\n"
-      "undefined for x < 0); saturation per side at eps = 0.01 (see 'actgrad saturation').\n"
-      "Gated units are analysed through their gate act(a) at b = 1. Default parameters unless\n"
-      "ACT names some. Exit status: 0 ok; 2 bad argument; 1 otherwise.");
+      "(adaptive Gauss-Kronrod split at 0 and the kinks, error < 1e-12 relative to the size\n"
+      "of the moment; inf where f or f'^2 overflows a double, nan where f is undefined for\n"
+      "x < 0 or the quadrature cannot converge); saturation per side at eps = 0.01 (see\n"
+      "'actgrad saturation'). Gated units are analysed through their gate act(a) at b = 1.\n"
+      "Default parameters unless ACT names some. Exit status: 0 ok; 2 bad argument;\n"
+      "1 otherwise.");
   app->add_option("ACT", cfg->acts,
                   "activations to show (default: the whole catalogue), e.g. tanh "
                   "leaky_relu:negative_slope=0.2 or sigmoid,tanh");

@@ -27,6 +27,7 @@
 #include "actgrad/actgrad.hpp"
 #include "command.hpp"
 #include "options.hpp"
+#include "output.hpp"
 
 namespace actgrad::cli {
 namespace {
@@ -234,7 +235,7 @@ int bench(const BenchConfig& cfg) {
                               {"ms", r.ms},
                               {"gbps", r.gbps},
                               {"fraction_of_copy", r.of_copy}});
-    std::cout << j.dump(2) << '\n';
+    write_stdout(j.dump(2) + "\n");
     return 0;
   }
   std::ostringstream out;
@@ -253,7 +254,7 @@ int bench(const BenchConfig& cfg) {
                   r.op.c_str(), r.ms, r.gbps, 100.0 * r.of_copy);
     out << line;
   }
-  std::cout << out.str();
+  write_stdout(out.str());
   return 0;
 }
 

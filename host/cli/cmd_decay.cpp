@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -27,6 +28,7 @@
 #include "gnuplot.hpp"
 #include "number_format.hpp"
 #include "options.hpp"
+#include "output.hpp"
 #include "progress.hpp"
 
 namespace actgrad::cli {
@@ -123,6 +125,58 @@ std::string name_field(const Activation& act) {
   return n.find(',') == std::string::npos ? n : "\"" + n + "\"";
 }
 
+std::uint64_t mul_sat(std::uint64_t a, std::uint64_t b) {
+  return b != 0 && a > ~0ull / b ? ~0ull : a * b;
+}
+std::uint64_t add_sat(std::uint64_t a, std::uint64_t b) { return a > ~0ull - b ? ~0ull : a + b; }
+
+std::string bytes_text(std::uint64_t b) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%llu bytes (%.3g GiB)", static_cast<unsigned long long>(b),
+                double(b) / double(1ull << 30));
+  return buf;
+}
+
+// Generous bytes of output per layer and activation: a CSV row (four numbers of up to 24
+// characters, the activation column) and, with --plot, its line of gnuplot data; --summary's
+// mean-field trajectory is two doubles per layer.
+constexpr std::uint64_t kCsvRowBytes = 128, kPlotRowBytes = 48, kSummaryRowBytes = 32;
+
+// Refuses, before anything runs, a run whose memory exceeds what is available: per activation
+// the model and its per-layer results (decay_memory), kept for every activation until the end,
+// plus the CSV and plot text built from them. A typo in --depth or --batch must not start a
+// multi-GB or endless run.
+void check_memory(const DecayConfig& base, const std::vector<Activation>& acts,
+                  const DecayArgs& args) {
+  if (base.depth <= 0) return; // simulate_decay names the bad depth
+  DecayConfig cfg = base;
+  cfg.act = acts.front();
+  const DecayMemory m = decay_memory(cfg);
+  const std::uint64_t rows = mul_sat(acts.size(), std::uint64_t(base.depth));
+  const std::uint64_t per_row = kCsvRowBytes + (args.plot.empty() ? 0 : kPlotRowBytes) +
+                                (args.summary ? kSummaryRowBytes : 0);
+  const std::uint64_t text = mul_sat(rows, per_row);
+  const std::uint64_t results = mul_sat(acts.size(), m.results);
+  const bool cpu = base.device.kind == DeviceKind::cpu;
+  const std::uint64_t host = add_sat(add_sat(results, text), cpu ? m.model : 0);
+  std::string what = "--depth " + std::to_string(base.depth);
+  if (args.width_opt->count() > 0) what += " --width " + std::to_string(args.width);
+  if (args.batch_opt->count() > 0) what += " --batch " + std::to_string(args.batch);
+  const std::string reduce = base.model == DecayModel::dense
+                                 ? "; reduce --depth, --width or --batch"
+                                 : "; reduce --depth or --batch";
+  if (host > m.host_available)
+    throw UsageError(what + ": this run needs about " + bytes_text(host) + " of memory (" +
+                     (cpu ? "model " + std::to_string(m.model) + ", " : std::string()) +
+                     "per-layer results " + std::to_string(results) + ", text " +
+                     std::to_string(text) + " bytes) but only " + bytes_text(m.host_available) +
+                     " are available" + reduce);
+  if (!cpu && m.model > m.device_available)
+    throw UsageError(what + ": the model needs " + bytes_text(m.model) + " on " +
+                     base.device.describe() + " but only " + bytes_text(m.device_available) +
+                     " are free" + reduce);
+}
+
 int run_decay(const DecayArgs& args) {
   const std::vector<Activation> acts = parse_activations(args.acts);
   const bool several = acts.size() > 1;
@@ -143,6 +197,7 @@ int run_decay(const DecayArgs& args) {
   base.seed = args.seed;
   base.dtype = parse_dtype(args.dtype);
   base.device = resolve_device(args.device, false, "actgrad decay");
+  check_memory(base, acts, args);
 
   std::vector<std::vector<LayerStats>> runs;
   ProgressLine progress("decay");
@@ -181,13 +236,14 @@ int run_decay(const DecayArgs& args) {
   }
 
   if (!args.plot.empty()) {
-    std::string script = "set datafile separator ','\nset xlabel 'layer'\n"
-                         "set ylabel 'log10 mean squared gradient'\nset grid\nset key top right\n"
-                         "set title " +
-                         gnuplot_quote(std::string(model == DecayModel::dense ? "dense" : "chain") +
-                                       " model, sigma_w^2 = " + fmt(base.sigma_w2) +
-                                       ", sigma_b^2 = " + fmt(base.sigma_b2)) +
-                         " noenhanced\n";
+    std::string script =
+        "set datafile separator ','\nset xlabel 'layer'\n"
+        "set ylabel 'log10 mean squared gradient'\nset grid\nset key top right\n"
+        "set title " +
+        gnuplot_string(std::string(model == DecayModel::dense ? "dense" : "chain") +
+                       " model, sigma_w^2 = " + fmt(base.sigma_w2) +
+                       ", sigma_b^2 = " + fmt(base.sigma_b2)) +
+        " noenhanced\n";
     std::string plot = "plot ";
     for (std::size_t k = 0; k < acts.size(); ++k) {
       script += "$d" + std::to_string(k) + " << EOD\n";
@@ -196,12 +252,12 @@ int run_decay(const DecayArgs& args) {
           script += std::to_string(r.layer) + "," + fmt(r.log10_grad_norm2) + "\n";
       script += "EOD\n";
       plot += std::string(k ? ", " : "") + "$d" + std::to_string(k) +
-              " using 1:2 with lines linewidth 2 title " + gnuplot_quote(acts[k].to_string()) +
+              " using 1:2 with lines linewidth 2 title " + gnuplot_string(acts[k].to_string()) +
               " noenhanced";
     }
     render_chart(script + plot + "\n", args.plot, "--plot", ChartTerminal{});
   }
-  std::cout << out << std::flush;
+  write_stdout(out);
   return 0;
 }
 
@@ -225,7 +281,10 @@ Command add_decay_command(CLI::App& root) {
   app->add_option("--model", args->model, "dense (wide layers) or chain (one unit per path)")
       ->required()
       ->check(one_of({"dense", "chain"}));
-  app->add_option("--depth", args->depth, "number of layers L (>= 1)")->required();
+  app->add_option("--depth", args->depth,
+                  "number of layers L (>= 1); a run needing more memory than is available is "
+                  "refused before it starts")
+      ->required();
   args->width_opt = app->add_option("--width", args->width, "dense layer width (default 1024)");
   args->batch_opt = app->add_option(
       "--batch", args->batch, "batch items (dense, default 64) or paths (chain, default 65536)");

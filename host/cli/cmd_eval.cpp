@@ -21,6 +21,7 @@
 #include "command.hpp"
 #include "number_format.hpp"
 #include "options.hpp"
+#include "output.hpp"
 
 namespace actgrad::cli {
 namespace {
@@ -42,6 +43,7 @@ struct EvalConfig {
   std::string dtype = "f32";
   std::string device = "auto";
   std::string range;
+  CLI::Option* range_opt = nullptr; // given at all: --range '' is an error, not "no range"
   bool from_output = false;
   bool verbose = false;
 };
@@ -225,14 +227,10 @@ public:
     text_ += '\n';
   }
   void flush() {
-    if (!text_.empty() && std::fwrite(text_.data(), 1, text_.size(), stdout) != text_.size())
-      throw std::runtime_error("writing stdout failed");
+    if (!text_.empty()) write_stdout(text_);
     text_.clear();
   }
-  void finish() {
-    flush();
-    if (std::fflush(stdout) != 0) throw std::runtime_error("writing stdout failed");
-  }
+  void finish() { flush(); }
 
 private:
   std::string text_;
@@ -241,7 +239,7 @@ private:
 template <class S>
 int eval_typed(const EvalConfig& cfg, const Activation& act, Device device) {
   const std::unique_ptr<Range> range =
-      cfg.range.empty() ? nullptr : std::make_unique<Range>(parse_range(cfg.range));
+      cfg.range_opt->count() == 0 ? nullptr : std::make_unique<Range>(parse_range(cfg.range));
   std::vector<S> x, b;
   if (range) {
     x = range_points<S>(*range);
@@ -345,10 +343,12 @@ Command add_eval_command(CLI::App& root) {
                   "auto: CUDA when a GPU is usable, else the CPU (-v says which and why)")
       ->check(one_of({"auto", "cpu", "cuda"}))
       ->capture_default_str();
-  app->add_option("--range", cfg->range,
-                  "A:B:N: N evenly spaced points from A to B, both included (N=1 gives A), instead "
-                  "of stdin. Gated units sweep a over the range with b = 1")
-      ->type_name("A:B:N");
+  cfg->range_opt =
+      app->add_option(
+             "--range", cfg->range,
+             "A:B:N: N evenly spaced points from A to B, both included (N=1 gives A), instead "
+             "of stdin. Gated units sweep a over the range with b = 1")
+          ->type_name("A:B:N");
   app->add_flag("--from-output", cfg->from_output,
                 "print as df the derivative computed from y = f(x) alone "
                 "(derivative_from_output); an error where f' is not a function of y");

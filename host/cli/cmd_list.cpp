@@ -12,6 +12,7 @@
 #include "actgrad/activation.hpp"
 #include "command.hpp"
 #include "number_format.hpp"
+#include "output.hpp"
 
 namespace actgrad::cli {
 namespace {
@@ -184,8 +185,8 @@ Command add_list_command(CLI::App& root) {
   return {
       app, [format] {
         const std::string text = *format == "csv" ? csv() : *format == "json" ? json() : table();
-        std::cout << text << std::flush;
-        return std::cout ? 0 : 1;
+        write_stdout(text);
+        return 0;
       }};
 }
 

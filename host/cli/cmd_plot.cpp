@@ -41,18 +41,6 @@ std::string number(double v) {
   return buf;
 }
 
-// gnuplot enhanced-text-safe label: underscores would subscript.
-std::string label(const std::string& s) {
-  std::string t;
-  for (const char c : s) {
-    if (c == '_' || c == '^' || c == '{' || c == '}' || c == '@' || c == '&' || c == '~')
-      t += '\\', t += '\\';
-    if (c == '"') t += '\\';
-    t += c;
-  }
-  return t;
-}
-
 std::pair<double, double> parse_range(const std::string& text) {
   const std::string allowed =
       "--range '" + text + "': expected A:B with A < B finite numbers, e.g. -6:6";
@@ -85,11 +73,12 @@ int run(const PlotConfig& cfg) {
   std::ostringstream g;
   std::string title;
   for (const Activation& a : acts) title += (title.empty() ? "" : ", ") + a.to_string();
-  g << "set title \"" << label(title) << ": f (solid) and f' (dashed); shaded: |f'| < 0.01 max|f'|"
-    << (std::any_of(acts.begin(), acts.end(), [](const Activation& a) { return a.is_gated(); })
-            ? " (gated units: gate at b = 1)"
-            : "")
-    << "\" noenhanced\n";
+  const bool gated =
+      std::any_of(acts.begin(), acts.end(), [](const Activation& a) { return a.is_gated(); });
+  g << "set title "
+    << gnuplot_string(title + ": f (solid) and f' (dashed); shaded: |f'| < 0.01 max|f'|" +
+                      (gated ? " (gated units: gate at b = 1)" : ""))
+    << " noenhanced\n";
   g << "set xlabel 'x'\nset ylabel \"f(x), f'(x)\"\n";
   g << "set grid lc rgb '#dddddd'\nset key top left box opaque\n";
   g << "set xzeroaxis lt -1 lw 0.5\nset yzeroaxis lt -1 lw 0.5\n";
@@ -119,12 +108,13 @@ int run(const PlotConfig& cfg) {
   g << "plot ";
   for (std::size_t k = 0; k < acts.size(); ++k) {
     const char* colour = kColours[k % (sizeof kColours / sizeof kColours[0])];
-    const std::string name = label(acts[k].to_string());
+    const std::string name = acts[k].to_string();
     g << (k ? ", \\\n     " : "") << "$d" << k << " using 1:2 with lines lw 2 lc rgb '" << colour
-      << "' title \"" << name << " f\", \\\n     $d" << k
-      << " using 1:3 with lines lw 2 dt 2 lc rgb '" << colour << "' title \"" << name
-      << " f'\", \\\n     keyentry with boxes fillstyle transparent solid 0.13 noborder lc rgb '"
-      << colour << "' title \"" << name << " saturated\"";
+      << "' title " << gnuplot_string(name + " f") << " noenhanced, \\\n     $d" << k
+      << " using 1:3 with lines lw 2 dt 2 lc rgb '" << colour << "' title "
+      << gnuplot_string(name + " f'") << " noenhanced, \\\n     keyentry with boxes fillstyle "
+      << "transparent solid 0.13 noborder lc rgb '" << colour << "' title "
+      << gnuplot_string(name + " saturated") << " noenhanced";
   }
   g << "\n";
   render_chart(g.str(), cfg.out, "--out", ChartTerminal{900, 560, "enhanced font 'Sans,11'"});
@@ -142,8 +132,9 @@ Command add_plot_command(CLI::App& root) {
       "|f'(x)| < 0.01 max|f'| (see 'actgrad saturation'); gated units through their gate at\n"
       "b = 1. The default x range is symmetric, wide enough for every saturation bound (at\n"
       "least -4:4). Rendering runs gnuplot (Debian: gnuplot-nox): the program named by\n"
-      "$ACTGRAD_GNUPLOT, else 'gnuplot' on PATH. The image is written to a temporary file next\n"
-      "to FILE and renamed on success, so a failure leaves no file.\n"
+      "$ACTGRAD_GNUPLOT, else 'gnuplot' on PATH. The image is rendered in a private temporary\n"
+      "directory and moved to FILE on success, so a failure leaves no file; FILE is any path\n"
+      "(spaces, quotes, even newlines are just part of the name).\n"
       "Exit status: 0 ok; 2 bad argument (activation, range, FILE name or directory);\n"
       "1 gnuplot missing or failing.");
   app->add_option("ACT", cfg->acts,

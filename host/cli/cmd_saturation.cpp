@@ -12,6 +12,7 @@
 #include "analysis_text.hpp"
 #include "command.hpp"
 #include "number_format.hpp"
+#include "output.hpp"
 
 namespace actgrad::cli {
 namespace {
@@ -91,8 +92,7 @@ int run(const SaturationConfig& cfg) {
   } else {
     text = table(act, r, "normal:" + short_number(in.mean) + "," + short_number(in.std));
   }
-  std::cout << text << std::flush;
-  if (!std::cout) throw std::runtime_error("writing stdout failed");
+  write_stdout(text);
   return 0;
 }
 

@@ -4,7 +4,8 @@
 // To add a subcommand `foo`: write cmd_foo.cpp defining add_foo_command(), declare it below, add
 // one line to the list in main.cpp and the file to host/cli/CMakeLists.txt. The function creates
 // the CLI11 subcommand, binds its options to state it owns, and returns the action main() runs
-// after a successful parse. Actions print to stdout only once everything has been computed, and
+// after a successful parse. Actions print to stdout only once everything has been computed,
+// through write_stdout (output.hpp, which throws when stdout cannot take it), and
 // report problems by throwing (never by printing or exiting), so main() owns exit codes:
 //   UsageError / actgrad::Error(invalid_argument, unavailable) / CLI11 parse errors -> 2
 //   anything else                                                                    -> 1

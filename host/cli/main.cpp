@@ -11,6 +11,7 @@
 
 #include "actgrad/error.hpp"
 #include "command.hpp"
+#include "output.hpp"
 
 namespace {
 
@@ -85,7 +86,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
-    return app.exit(e); // --help, --version: printed on stdout, status 0
+    const int status = app.exit(e); // --help, --version: printed on stdout, status 0
+    return actgrad::cli::stdout_ok() ? status
+                                     : report("actgrad", "writing stdout failed", kExitFailure);
   } catch (const CLI::ParseError& e) {
     for (const auto& c : commands) {
       if (!c.app->parsed()) continue;
@@ -107,8 +110,14 @@ int main(int argc, char** argv) {
     return report("actgrad", std::string(e.what()) + " (see 'actgrad --help')", kExitUsage);
   }
 
-  for (const auto& c : commands)
-    if (c.app->parsed()) return run_action(c);
+  for (const auto& c : commands) {
+    if (!c.app->parsed()) continue;
+    const int status = run_action(c);
+    // A net under write_stdout: output that did not reach stdout is a failure, reported once.
+    if (status == 0 && !actgrad::cli::stdout_ok())
+      return report("actgrad " + c.app->get_name(), "writing stdout failed", kExitFailure);
+    return status;
+  }
   return report("actgrad",
                 "a subcommand is required; available: " + command_names(commands) +
                     " (see 'actgrad --help')",

@@ -2,7 +2,11 @@
 //
 // All views of one call must have the same element count, dtype and device; the call runs on
 // that device (CPU, or CUDA on `options.stream`). Outputs may alias an input exactly (in place);
-// any other overlap is rejected. Any n >= 0 and any alignment work. Errors throw actgrad::Error.
+// any other overlap is rejected. Any n from 0 to 2^60 - 1 works. Each data pointer must be a
+// multiple of its element size (2 bytes for f16/bf16, 4 for f32, 8 for f64), as any pointer to
+// an element of an array of that type is; any element offset into a buffer works (p + 1 is
+// fine), a pointer between elements is rejected. Errors throw actgrad::Error naming the function
+// and the argument.
 #pragma once
 
 #include "actgrad/activation.hpp"

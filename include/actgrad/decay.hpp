@@ -48,6 +48,16 @@ std::vector<LayerStats> simulate_dense(const DecayConfig& cfg, const ProgressFn&
 std::uint64_t dense_memory_bytes(const DecayConfig& cfg);
 // Bytes the chain model needs on cfg.device (per-layer partial sums; the paths live in registers).
 std::uint64_t chain_memory_bytes(const DecayConfig& cfg);
+// Memory a run of cfg needs and what is available, in bytes. `model` is on cfg.device (host RAM
+// for the CPU); `results` (the per-layer rows and sums, O(depth)) is always host RAM. Available
+// memory is MemAvailable from /proc/meminfo (sysconf's available pages elsewhere) for the host,
+// and cudaMemGetInfo's free bytes for a CUDA device. simulate_decay refuses a run whose needs
+// exceed what is available; callers that keep more per layer (the CLI's CSV text) add theirs.
+struct DecayMemory {
+  std::uint64_t model = 0, results = 0;
+  std::uint64_t device_available = 0, host_available = 0;
+};
+DecayMemory decay_memory(const DecayConfig& cfg);
 // The model's batch when cfg.batch = 0: 64 (dense) or 65536 paths (chain).
 std::int64_t default_batch(DecayModel model);
 

@@ -64,11 +64,17 @@ struct AtlasEntry {
 };
 
 // The atlas row of one activation. E[.] by adaptive Gauss-Kronrod (7-15) on pieces split at 0
-// and at the saturation bounds, so kinks cost bisection levels, not accuracy (|error| < 1e-12).
+// and at the saturation bounds, so kinks cost bisection levels, not accuracy (|error| < 1e-12
+// for moments of order 1, relative otherwise); see gaussian_expectation for inf and NaN.
 AtlasEntry atlas_entry(const Activation& act);
 
 // E[g(z)] for z ~ N(mean, std^2) of g = f (which = 0) or g = f'^2 (which = 1) or g = f^2
 // (which = 2), by the same quadrature. Exposed for the mean-field code and the tests.
+// The tolerance per piece is 1e-15 of the integral of |g| (at least 1e-15 absolute), and the
+// number of bisections per integral is bounded, so it always returns quickly: inf (or -inf)
+// where g overflows a double on a set the quadrature sees (pow:beta=150's E[f'^2], about
+// 8e308), NaN where g is NaN there (log for x < 0) or where the bisection budget runs out
+// before the tolerance is met.
 enum class Moment { f, df2, f2 };
 double gaussian_expectation(const Activation& act, Moment which, double mean = 0, double std = 1);
 
