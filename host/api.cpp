@@ -10,8 +10,8 @@
 #endif
 
 #include "actgrad/api.hpp"
+#include "actgrad/detail/call.hpp"
 #include "actgrad/error.hpp"
-#include "call.hpp"
 
 namespace actgrad {
 namespace detail {

@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "../kernels/chain_body.hpp"
 #include "actgrad/decay.hpp"
+#include "actgrad/detail/chain_body.hpp"
 
 namespace actgrad {
 namespace detail {

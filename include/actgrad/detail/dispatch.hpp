@@ -4,11 +4,11 @@
 #include <type_traits>
 
 #include "actgrad/activation.hpp"
+#include "actgrad/detail/call.hpp"
 #include "actgrad/detail/element_ops.hpp"
 #include "actgrad/dtype.hpp"
 #include "actgrad/error.hpp"
 #include "actgrad/functors.hpp"
-#include "call.hpp"
 
 namespace actgrad {
 namespace detail {
