@@ -1,7 +1,7 @@
 // Internal entry points of the chain model (SPEC §6): CPU and CUDA, fused and per-layer variants.
 //
-// simulate_chain (host/decay.cpp) runs the fused variant; the per-layer variant (one pass over
-// all paths per layer, state in memory: the unfused way) exists for bench/bench_chain.cpp.
+// simulate_chain (host/analysis/decay.cpp) runs the fused variant; the per-layer variant (one pass
+// over all paths per layer, state in memory: the unfused way) exists for bench/bench_chain.cpp.
 #pragma once
 
 #include <cmath>
