@@ -17,7 +17,7 @@
 #include <benchmark/benchmark.h>
 
 #include "actgrad/decay.hpp"
-#include "decay_chain.hpp"
+#include "actgrad/detail/decay_chain.hpp"
 
 namespace {
 

@@ -157,8 +157,8 @@ void make_buffers(Buffers& b, std::int64_t n, int max_threads) {
 // --- baselines -----------------------------------------------------------------------------
 
 // The baselines' chunk loops get the same instruction-set clones as the library's (x86-64-v3 and
-// the baseline where host/cpu_engine.hpp defines ACTGRAD_CPU_CLONES), so neither side gains from
-// wider vectors the other lacks.
+// the baseline where host/cpu/cpu_engine.hpp defines ACTGRAD_CPU_CLONES), so neither side gains
+// from wider vectors the other lacks.
 #ifndef ACTGRAD_CPU_CLONES
 #define ACTGRAD_CPU_CLONES
 #endif

@@ -15,7 +15,7 @@
 
 #include "actgrad/actgrad.hpp"
 #include "actgrad/decay.hpp"
-#include "decay_dense.hpp"
+#include "actgrad/detail/decay_dense.hpp"
 
 namespace {
 

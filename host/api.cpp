@@ -10,9 +10,9 @@
 #endif
 
 #include "actgrad/api.hpp"
+#include "actgrad/detail/call.hpp"
+#include "actgrad/detail/view_check.hpp"
 #include "actgrad/error.hpp"
-#include "call.hpp"
-#include "view_check.hpp"
 
 namespace actgrad {
 namespace detail {

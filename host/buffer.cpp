@@ -7,8 +7,8 @@
 #include <utility>
 
 #include "actgrad/buffer.hpp"
+#include "actgrad/detail/view_check.hpp"
 #include "actgrad/error.hpp"
-#include "view_check.hpp"
 
 #if ACTGRAD_WITH_CUDA
 #include <cuda_runtime.h>

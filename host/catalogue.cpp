@@ -7,8 +7,8 @@
 #include <string>
 
 #include "actgrad/activation.hpp"
+#include "actgrad/detail/dispatch.hpp"
 #include "actgrad/error.hpp"
-#include "dispatch.hpp"
 
 namespace actgrad {
 namespace {

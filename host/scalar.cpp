@@ -1,7 +1,7 @@
 // Scalar f and f' in double through the catalogue's functors (include/actgrad/scalar.hpp).
 #include "actgrad/scalar.hpp"
 
-#include "dispatch.hpp"
+#include "actgrad/detail/dispatch.hpp"
 
 namespace actgrad {
 

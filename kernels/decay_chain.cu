@@ -1,8 +1,8 @@
 // The chain model on a CUDA GPU: one fused kernel (one thread per path, all layers in registers,
 // per-layer block reductions into [layer][block] partials, then a second reduction pass), and the
 // unfused per-layer variant (state in global memory, one step kernel and one reduction per layer)
-// that bench/bench_chain.cpp compares it with. The per-path math is kernels/chain_body.hpp, the
-// same code the CPU path runs.
+// that bench/bench_chain.cpp compares it with. The per-path math is actgrad/detail/chain_body.hpp,
+// the same code the CPU path runs.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -13,9 +13,9 @@
 #include <cub/block/block_reduce.cuh>
 #include <cuda_runtime.h>
 
+#include "actgrad/detail/decay_chain.hpp"
+#include "actgrad/detail/dispatch.hpp"
 #include "actgrad/error.hpp"
-#include "decay_chain.hpp"
-#include "dispatch.hpp"
 
 namespace actgrad {
 namespace detail {

@@ -1,7 +1,7 @@
 // CUDA backend of the dense gradient-decay model: cuBLAS GEMMs, Philox draws, small reductions.
 //
-// The layer loop is host/decay_dense.cpp's; this file gives it DenseBackend operations on one
-// CUDA stream. The activation runs through actgrad::forward_with_derivative on that stream (the
+// The layer loop is host/analysis/decay_dense.cpp's; this file gives it DenseBackend operations on
+// one CUDA stream. The activation runs through actgrad::forward_with_derivative on that stream (the
 // library's fused kernel). Reductions write one double per block and the host adds the partials
 // in a fixed order, so a run is reproducible bit for bit.
 #include <array>
@@ -16,9 +16,9 @@
 
 #include "actgrad/api.hpp"
 #include "actgrad/buffer.hpp"
+#include "actgrad/detail/decay_dense.hpp"
 #include "actgrad/error.hpp"
 #include "cuda_check.hpp"
-#include "decay_dense.hpp"
 
 namespace actgrad {
 namespace detail {

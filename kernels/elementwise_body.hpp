@@ -12,10 +12,10 @@
 #include <cstdint>
 
 #include "actgrad/config.hpp"
+#include "actgrad/detail/call.hpp"
+#include "actgrad/detail/dispatch.hpp"
 #include "actgrad/detail/element_ops.hpp"
 #include "actgrad/dtype.hpp"
-#include "call.hpp"
-#include "dispatch.hpp"
 
 // Full unrolling of the fixed-trip element loops, so vector lanes stay in registers. Spelled per
 // compiler: nvcc's device pass takes `unroll`; plain g++ (host tests, CPU builds) takes

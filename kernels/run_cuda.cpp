@@ -7,8 +7,8 @@
 
 #include <cuda_runtime.h>
 
+#include "actgrad/detail/call.hpp"
 #include "actgrad/error.hpp"
-#include "call.hpp"
 #include "cuda_check.hpp"
 #include "elementwise_body.hpp"
 

@@ -12,11 +12,11 @@
 #include <cub/block/block_reduce.cuh>
 #include <cuda_runtime.h>
 
+#include "actgrad/detail/dispatch.hpp"
+#include "actgrad/detail/stats.hpp"
 #include "actgrad/error.hpp"
 #include "actgrad/scalar.hpp"
 #include "cuda_check.hpp"
-#include "dispatch.hpp"
-#include "stats.hpp"
 
 namespace actgrad {
 namespace detail {

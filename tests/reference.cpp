@@ -1284,9 +1284,9 @@ std::string hex(double v) {
 namespace {
 
 // The abs rows apply to f64 only: f32 (and f16/bf16) gelu-like functors compute in double
-// (host/dispatch.hpp, and GeluOp for f16/bf16) and meet the relative bound at every f32 input (the
-// nearest f32 to a zero of f' is 2^-24 relative away, where f' is ~1e-8 and double's absolute error
-// ~1e-17).
+// (actgrad/detail/dispatch.hpp, and GeluOp for f16/bf16) and meet the relative bound at every f32
+// input (the nearest f32 to a zero of f' is 2^-24 relative away, where f' is ~1e-8 and double's
+// absolute error ~1e-17).
 constexpr unsigned kOnlyF64 = 1u << int(DType::f64);
 
 double sigm(double z) { return 1 / (1 + std::exp(-z)); }

@@ -19,7 +19,7 @@
 #include "actgrad/actgrad.hpp"
 #include "actgrad/decay.hpp"
 
-#include "cli/gnuplot.hpp"
+#include "gnuplot.hpp"
 #include "cli_run.hpp"
 
 namespace {

@@ -10,8 +10,8 @@
 #include <omp.h>
 
 #include "actgrad/decay.hpp"
+#include "actgrad/detail/decay_chain.hpp"
 #include "actgrad/error.hpp"
-#include "decay_chain.hpp"
 #include "decay_test_config.hpp"
 
 namespace {

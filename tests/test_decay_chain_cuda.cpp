@@ -8,8 +8,8 @@
 #include <gtest/gtest.h>
 
 #include "actgrad/decay.hpp"
+#include "actgrad/detail/decay_chain.hpp"
 #include "actgrad/error.hpp"
-#include "decay_chain.hpp"
 #include "decay_test_config.hpp"
 
 namespace {

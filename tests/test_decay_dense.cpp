@@ -10,9 +10,9 @@
 #include <gtest/gtest.h>
 
 #include "actgrad/decay.hpp"
+#include "actgrad/detail/decay_dense.hpp"
 #include "actgrad/error.hpp"
 #include "actgrad/scalar.hpp"
-#include "decay_dense.hpp"
 #include "decay_test_config.hpp"
 
 namespace {

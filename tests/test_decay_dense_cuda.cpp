@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "actgrad/decay.hpp"
+#include "actgrad/detail/decay_dense.hpp"
 #include "actgrad/error.hpp"
-#include "decay_dense.hpp"
 #include "decay_test_config.hpp"
 
 namespace {

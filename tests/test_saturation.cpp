@@ -1,4 +1,4 @@
-// Saturation analysis and atlas rows (host/saturation.cpp): known closed-form values, the
+// Saturation analysis and atlas rows (host/analysis/saturation.cpp): known closed-form values, the
 // catalogue's traits for every entry, region bounds against f' itself, and bad arguments.
 #include <chrono>
 #include <cmath>

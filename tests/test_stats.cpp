@@ -11,9 +11,9 @@
 #include <gtest/gtest.h>
 
 #include "actgrad/actgrad.hpp"
+#include "actgrad/detail/dispatch.hpp"
 #include "actgrad/saturation.hpp"
 #include "actgrad/scalar.hpp"
-#include "dispatch.hpp"
 #include "storage_compare.hpp"
 
 namespace {

@@ -1,6 +1,6 @@
 // Per-element operations (forward, fused, backward, ...) over a functor: the body every loop runs.
 //
-// Each op maps kIn compute-type inputs to kOut outputs. The CPU loop (host/cpu_engine.hpp) and
+// Each op maps kIn compute-type inputs to kOut outputs. The CPU loop (host/cpu/cpu_engine.hpp) and
 // the CUDA engine (kernels/elementwise.cuh) both call these, so the math is written once.
 #pragma once
 

@@ -2,7 +2,7 @@
 //
 // Accuracy: out and da are act(a) and act'(a) times b with one more rounding, so they carry the
 // gate's error plus 0.5 ulp; db is the gate value itself. f32 units run in double (like every
-// f32 computation, host/dispatch.hpp), so the product adds almost nothing before the rounding.
+// f32 computation, detail/dispatch.hpp), so the product adds almost nothing before the rounding.
 // NaN in a or b gives NaN in all three outputs; 0 * inf (a gate at exactly 0 times b = inf) is
 // NaN, as the product has no limit. Measured max error: see docs/accuracy.md.
 #pragma once

@@ -130,7 +130,7 @@ ACTGRAD_HOST_DEVICE Pair<T> div(T n, Pair<T> d) {
 }
 
 // exp and log1p of the kernels. Float compute serves only f16/bf16 storage (f32 storage is
-// computed in double, see host/dispatch.hpp), whose 1-ulp target is far coarser than CUDA's
+// computed in double, see detail/dispatch.hpp), whose 1-ulp target is far coarser than CUDA's
 // expf (2 ulp) or glibc's, so both take the type's own libm function. (Until the GPU was
 // measured, f32 device code took these in double: one f64 exp per element cost f16/bf16 most
 // of their bandwidth on an H200.)

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "actgrad/decay.hpp"
-#include "philox_normal.hpp"
+#include "actgrad/detail/philox_normal.hpp"
 
 namespace actgrad {
 namespace detail {

@@ -4,11 +4,11 @@
 #include <type_traits>
 
 #include "actgrad/activation.hpp"
+#include "actgrad/detail/call.hpp"
 #include "actgrad/detail/element_ops.hpp"
 #include "actgrad/dtype.hpp"
 #include "actgrad/error.hpp"
 #include "actgrad/functors.hpp"
-#include "call.hpp"
 
 namespace actgrad {
 namespace detail {
@@ -42,7 +42,7 @@ decltype(auto) visit_activation(ActId id, F&& f) {
 // reach in float for functions ill-conditioned in an intermediate (gelu_tanh's negative tail,
 // tanhshrink near 0) and even for single calls (float libm tanhf and erfcf are ~2 ulp alone);
 // one rounding of a double result lands within ~0.5 ulp. The CPU loop vectorises the double
-// math (host/simd_math.hpp). A functor whose float instantiation meets the f32 targets by
+// math (host/cpu/simd_math.hpp). A functor whose float instantiation meets the f32 targets by
 // itself opts out with kF32ComputeFloat (gelu: its f64 kernel is a series, 30x slower on a GPU).
 template <class S, template <class> class Op>
 using compute_t = std::conditional_t<std::is_same<S, float>::value && !Op<float>::kF32ComputeFloat,

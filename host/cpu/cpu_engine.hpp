@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "actgrad/detail/call.hpp"
+#include "actgrad/detail/dispatch.hpp"
 #include "actgrad/detail/element_ops.hpp"
 #include "actgrad/dtype.hpp"
-#include "call.hpp"
-#include "dispatch.hpp"
 
 namespace actgrad {
 namespace detail {

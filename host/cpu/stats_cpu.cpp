@@ -13,13 +13,13 @@
 
 #include "simd_math.hpp"
 
+#include "actgrad/detail/dispatch.hpp"
+#include "actgrad/detail/stats.hpp"
+#include "actgrad/detail/view_check.hpp"
 #include "actgrad/error.hpp"
 #include "actgrad/saturation.hpp"
 #include "actgrad/scalar.hpp"
 #include "cpu_engine.hpp"
-#include "dispatch.hpp"
-#include "stats.hpp"
-#include "view_check.hpp"
 
 namespace actgrad {
 namespace detail {
@@ -49,7 +49,7 @@ ACTGRAD_CPU_CLONES void stats_chunk(const Fn& fn_in, const S* x, std::int64_t be
       y[i] = r.y;
       dy[i] = r.dy;
     }
-    // The accumulation of stats_add (host/stats.hpp) written branch-free, so that it
+    // The accumulation of stats_add (actgrad/detail/stats.hpp) written branch-free, so that it
     // vectorises (omp simd reduction); the histogram increments stay a scalar loop.
     double sf = 0, sf2 = 0, sd = 0, sd2 = 0;
     int count = 0, nan = 0, left = 0, right = 0, small = 0, dead = 0, below = 0, above = 0;

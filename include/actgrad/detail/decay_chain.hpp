@@ -1,15 +1,15 @@
 // Internal entry points of the chain model (SPEC §6): CPU and CUDA, fused and per-layer variants.
 //
-// simulate_chain (host/decay.cpp) runs the fused variant; the per-layer variant (one pass over
-// all paths per layer, state in memory: the unfused way) exists for bench/bench_chain.cpp.
+// simulate_chain (host/analysis/decay.cpp) runs the fused variant; the per-layer variant (one pass
+// over all paths per layer, state in memory: the unfused way) exists for bench/bench_chain.cpp.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
-#include "../kernels/chain_body.hpp"
 #include "actgrad/decay.hpp"
+#include "actgrad/detail/chain_body.hpp"
 
 namespace actgrad {
 namespace detail {

@@ -11,8 +11,8 @@
 #endif
 
 #include "actgrad/decay.hpp"
+#include "actgrad/detail/decay_chain.hpp"
 #include "actgrad/error.hpp"
-#include "decay_chain.hpp"
 
 namespace actgrad {
 namespace {

@@ -1,5 +1,5 @@
 // Internal: Gauss-Kronrod 7-15 quadrature (QUADPACK qk15) and two adaptive drivers over it,
-// shared by the mean-field (host/mean_field.cpp) and saturation (host/saturation.cpp) analyses.
+// shared by the mean-field (mean_field.cpp) and saturation (saturation.cpp) analyses.
 #pragma once
 
 #include <algorithm>

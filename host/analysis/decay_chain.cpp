@@ -1,7 +1,7 @@
-// The chain model on the CPU (the single-source body of kernels/chain_body.hpp over OpenMP
+// The chain model on the CPU (the single-source body of actgrad/detail/chain_body.hpp over OpenMP
 // threads), its device dispatch, and the saturation threshold both decay models share.
-#include "decay_chain.hpp"
-#include "decay_dense.hpp"
+#include "actgrad/detail/decay_chain.hpp"
+#include "actgrad/detail/decay_dense.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,8 +10,8 @@
 
 #include <omp.h>
 
+#include "actgrad/detail/dispatch.hpp"
 #include "actgrad/error.hpp"
-#include "dispatch.hpp"
 
 namespace actgrad {
 namespace detail {

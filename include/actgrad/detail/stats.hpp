@@ -1,4 +1,4 @@
-// Internal pieces of saturation_stats shared by the CPU loop (host/stats_cpu.cpp) and the CUDA
+// Internal pieces of saturation_stats shared by the CPU loop (host/cpu/stats_cpu.cpp) and the CUDA
 // kernel (kernels/stats.cu): the per-element accumulation is one __host__ __device__ function.
 #pragma once
 
@@ -23,7 +23,7 @@ struct StatsSetup {
 };
 
 // The host-side analysis a call starts from: saturated regions at eps and the automatic
-// histogram range of f'. Cached per (activation, eps) by stats_analysis (host/stats_cpu.cpp).
+// histogram range of f'. Cached per (activation, eps) by stats_analysis (host/cpu/stats_cpu.cpp).
 struct StatsAnalysis {
   SaturationReport rep;
   double auto_lo = 0, auto_hi = 0;

@@ -20,9 +20,9 @@
 
 #include "actgrad/api.hpp"
 #include "actgrad/buffer.hpp"
+#include "actgrad/detail/decay_dense.hpp"
 #include "actgrad/error.hpp"
 #include "actgrad/scalar.hpp"
-#include "decay_dense.hpp"
 
 namespace actgrad {
 namespace detail {

@@ -1,6 +1,6 @@
 // CUDA backend entry for builds without CUDA: every CUDA request is a clear "unavailable" error.
+#include "actgrad/detail/call.hpp"
 #include "actgrad/error.hpp"
-#include "call.hpp"
 
 namespace actgrad {
 namespace detail {

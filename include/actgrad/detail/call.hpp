@@ -23,7 +23,7 @@ struct Call {
   ExecOptions opt;
 };
 
-// CPU backend, one instantiation per storage type (host/cpu_run_*.cpp).
+// CPU backend, one instantiation per storage type (host/cpu/cpu_run_*.cpp).
 template <class S>
 void run_cpu_typed(const Call& call);
 void run_cpu(const Call& call);
