@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -58,11 +59,30 @@ struct TempFile {
   TempFile& operator=(const TempFile&) = delete;
 };
 
+// A new private directory under temp_root(), named after `tag`.
+inline std::string make_temp_dir(const std::string& tag) {
+  std::string path = temp_root() + "/actgrad_" + tag + "_XXXXXX";
+  if (!mkdtemp(path.data())) throw std::runtime_error("mkdtemp failed for " + path);
+  return path;
+}
+
+// The names in `dir`, without "." and "..".
+inline std::vector<std::string> dir_entries(const std::string& dir) {
+  std::vector<std::string> names;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (const dirent* e = readdir(d))
+      if (std::string(e->d_name) != "." && std::string(e->d_name) != "..")
+        names.push_back(e->d_name);
+    closedir(d);
+  }
+  return names;
+}
+
 // Runs `actgrad args...` with `input` on stdin; stdout and stderr are captured separately through
 // files, so large outputs cannot deadlock on a pipe. `env` ("NAME=value") is set in the child
-// only.
+// only. With `stdout_path` (e.g. /dev/full), stdout goes there instead and CliRun::out is empty.
 inline CliRun run_cli(const std::vector<std::string>& args, const std::string& input = "",
-                      const std::string& env = "") {
+                      const std::string& env = "", const std::string& stdout_path = "") {
   TempFile in, out, err;
   if (!input.empty() &&
       write(in.fd, input.data(), input.size()) != static_cast<ssize_t>(input.size()))
@@ -77,7 +97,9 @@ inline CliRun run_cli(const std::vector<std::string>& args, const std::string& i
   const pid_t pid = fork();
   if (pid == 0) {
     dup2(in.fd, 0);
-    dup2(out.fd, 1);
+    const int out_fd = stdout_path.empty() ? out.fd : open(stdout_path.c_str(), O_WRONLY);
+    if (out_fd < 0) _exit(126);
+    dup2(out_fd, 1);
     dup2(err.fd, 2);
     if (!env_text.empty()) putenv(env_text.data());
     execv(argv[0], argv.data());

@@ -25,22 +25,8 @@ using actgrad_test::expect_cli_error;
 using actgrad_test::run_cli;
 using actgrad_test::slurp;
 
-std::string temp_dir() {
-  std::string path = actgrad_test::temp_root() + "/actgrad_atlas_test_XXXXXX";
-  if (!mkdtemp(path.data())) throw std::runtime_error("mkdtemp failed");
-  return path;
-}
-
-std::vector<std::string> entries(const std::string& dir) {
-  std::vector<std::string> names;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (const dirent* e = readdir(d))
-      if (std::string(e->d_name) != "." && std::string(e->d_name) != "..")
-        names.push_back(e->d_name);
-    closedir(d);
-  }
-  return names;
-}
+std::string temp_dir() { return actgrad_test::make_temp_dir("atlas_test"); }
+using actgrad_test::dir_entries;
 
 double num(const nlohmann::json& j) {
   if (j.is_null()) return std::nan("");
@@ -156,7 +142,7 @@ TEST(CliPlot, WritesImagesAndFailsCleanly) {
   const std::string text = slurp(svg);
   EXPECT_NE(text.find("<svg"), std::string::npos);
   EXPECT_NE(text.find("saturated"), std::string::npos);
-  EXPECT_EQ(entries(dir).size(), 2u) << "temporary files left behind";
+  EXPECT_EQ(dir_entries(dir).size(), 2u) << "temporary files left behind";
 
   // Failures: exit status, one line, and no file at all (not even a temporary one).
   const std::string bad = dir + "/bad.png";
@@ -167,7 +153,7 @@ TEST(CliPlot, WritesImagesAndFailsCleanly) {
   expect_cli_error(
       run_cli({"plot", "tanh", "--out", bad}, "", "ACTGRAD_GNUPLOT=/nonexistent/gnuplot"), 1,
       {"gnuplot"});
-  EXPECT_EQ(entries(dir).size(), 2u) << "a failed plot left a file";
+  EXPECT_EQ(dir_entries(dir).size(), 2u) << "a failed plot left a file";
   unlink(png.c_str());
   unlink(svg.c_str());
   rmdir(dir.c_str());

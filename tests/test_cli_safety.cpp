@@ -29,26 +29,12 @@ using actgrad_test::expect_cli_error;
 using actgrad_test::run_cli;
 using actgrad_test::slurp;
 
-std::string temp_dir() {
-  std::string path = actgrad_test::temp_root() + "/actgrad_safety_test_XXXXXX";
-  if (!mkdtemp(path.data())) throw std::runtime_error("mkdtemp failed");
-  return path;
-}
-
-std::vector<std::string> entries(const std::string& dir) {
-  std::vector<std::string> names;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (const dirent* e = readdir(d))
-      if (std::string(e->d_name) != "." && std::string(e->d_name) != "..")
-        names.push_back(e->d_name);
-    closedir(d);
-  }
-  return names;
-}
+std::string temp_dir() { return actgrad_test::make_temp_dir("safety_test"); }
+using actgrad_test::dir_entries;
 
 // Removes a test directory and the plain files in it.
 void remove_dir(const std::string& dir) {
-  for (const std::string& name : entries(dir)) unlink((dir + "/" + name).c_str());
+  for (const std::string& name : dir_entries(dir)) unlink((dir + "/" + name).c_str());
   rmdir(dir.c_str());
 }
 
@@ -139,7 +125,7 @@ TEST(CliPlotPaths, NewlineInPathIsJustAFileName) {
       EXPECT_NE(bytes.find("<svg"), std::string::npos) << args[0];
   }
   ASSERT_EQ(chdir(old_cwd), 0);
-  EXPECT_EQ(entries(dir).size(), 2u) << "temporary files left behind";
+  EXPECT_EQ(dir_entries(dir).size(), 2u) << "temporary files left behind";
   remove_dir(dir);
 }
 
@@ -152,7 +138,7 @@ TEST(CliPlotPaths, SpacesAndQuotesInPath) {
     EXPECT_EQ(r.status, 0) << name << ": " << r.err;
     EXPECT_GT(slurp(path).size(), 100u) << name;
   }
-  EXPECT_EQ(entries(dir).size(), 2u) << "temporary files left behind";
+  EXPECT_EQ(dir_entries(dir).size(), 2u) << "temporary files left behind";
   remove_dir(dir);
 }
 
@@ -177,37 +163,15 @@ TEST(CliPlotPaths, PrivateDirectoryOnAnotherFileSystem) {
   const mode_t mask = umask(0);
   umask(mask);
   EXPECT_EQ(st.st_mode & 0777, 0666 & ~mask) << "the copied image kept mkstemp's 0600";
-  EXPECT_EQ(entries(dir).size(), 1u) << "temporary files left behind";
+  EXPECT_EQ(dir_entries(dir).size(), 1u) << "temporary files left behind";
   remove_dir(dir);
 }
 
 // ---- 4. stdout failures --------------------------------------------------------------------
 
-// Runs `actgrad args...` with stdout on /dev/full (every write fails with ENOSPC) and stderr
-// captured.
+// Runs `actgrad args...` with stdout on /dev/full (every write fails with ENOSPC).
 CliRun run_cli_to_full(const std::vector<std::string>& args) {
-  actgrad_test::TempFile err;
-  std::vector<std::string> argv_text = {ACTGRAD_CLI_PATH};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int in = open("/dev/null", O_RDONLY), full = open("/dev/full", O_WRONLY);
-    if (in < 0 || full < 0) _exit(126);
-    dup2(in, 0);
-    dup2(full, 1);
-    dup2(err.fd, 2);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int wstatus = 0;
-  waitpid(pid, &wstatus, 0);
-  CliRun r;
-  r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-  r.err = slurp(err.path);
-  return r;
+  return run_cli(args, "", "", "/dev/full");
 }
 
 TEST(CliStdout, EverySubcommandReportsAFullDisk) {
