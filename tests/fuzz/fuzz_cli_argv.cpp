@@ -156,17 +156,21 @@ bool bounded(const std::vector<std::string>& args) {
     return a == "--help" || a == "-h" || a == "--version";
   });
   if (help) return true;
-  const std::string& cmd = args[0];
+  // A subcommand may follow another's arguments (CLI11 chains them: `eval relu phase tanh` runs
+  // phase), so each subcommand's bounds apply wherever its name appears.
+  auto mentions = [&](const char* cmd) {
+    return std::find(args.begin(), args.end(), cmd) != args.end();
+  };
   for (const std::string& r : values_of(args, "--range"))
     if (!range_small(r)) return false;
-  if (cmd == "phase") {
+  if (mentions("phase")) {
     // The default grid (36 x 26 fixed points) is too slow: both axes must be given, and small.
     if (!has(args, "--sigma-w2") || !has(args, "--sigma-b2")) return false;
     for (const char* axis : {"--sigma-w2", "--sigma-b2"})
       for (const std::string& v : values_of(args, axis))
         if (!axis_small(v)) return false;
   }
-  if (cmd == "decay") {
+  if (mentions("decay")) {
     if (!int_values_at_most(args, "--batch", kMaxBatch) ||
         !int_values_at_most(args, "--depth", kMaxDepth) ||
         !int_values_at_most(args, "--width", kMaxWidth))
@@ -177,11 +181,11 @@ bool bounded(const std::vector<std::string>& args) {
     });
     if (dense && !has(args, "--width")) return false;
   }
-  if (cmd == "bench") {
+  if (mentions("bench")) {
     // Timing takes at least 0.1 s a pass: only runs that fail before timing starts, a --size
     // CLI11 refuses or CUDA where there is none.
     bool refused_size = false;
-    for (const std::string& text : values_of(args, "--size")) {
+    for (const std::string& text : values_of(args, "--size")) { // exactly as CLI11 reads it
       std::int64_t v = 0;
       if (!CLI::detail::lexical_cast(text, v) || v < actgrad::cli::limits::kBenchMinSize ||
           v > actgrad::cli::limits::kBenchMaxSize)
@@ -230,7 +234,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     }
     if (nl == text.size() && line.empty()) break; // a final newline ends the last argument
-    args.emplace_back(line);
+    // The program sees each argument up to its first NUL, as C strings end there.
+    args.emplace_back(line.substr(0, line.find('\0')));
     if (args.size() > kMaxArgs) return 0;
     pos = nl + 1;
   }
