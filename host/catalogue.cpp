@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 #include <string>
 
@@ -218,7 +219,9 @@ std::string Activation::to_string() const {
   std::string s = i.name;
   bool first = true;
   for (int k = 0; k < i.num_params; ++k) {
-    if (params_.v[k] == i.params[k].default_value) continue;
+    // Bit for bit, so -0 is printed where the default is 0: parse(to_string()) gives the same
+    // parameters exactly.
+    if (std::memcmp(&params_.v[k], &i.params[k].default_value, sizeof(double)) == 0) continue;
     s += (first ? ":" : ",") + std::string(i.params[k].name) + "=" + format_number(params_.v[k]);
     first = false;
   }

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <dirent.h>
@@ -21,6 +22,7 @@
 
 #include "gnuplot.hpp"
 #include "cli_run.hpp"
+#include "limits.hpp"
 
 namespace {
 
@@ -269,6 +271,56 @@ TEST(CliMemory, LibraryCountsPerLayerResults) {
   EXPECT_GT(m.model, 0u);
   EXPECT_GT(m.host_available, 0u);
   EXPECT_EQ(m.device_available, m.host_available);
+}
+
+// ---- Limits as one policy (issue 15, item 4): host/cli/limits.hpp, stated in --help --------
+
+namespace limits = actgrad::cli::limits;
+
+// Every subcommand's --help has a "Limits:" line, and states the numbers of limits.hpp.
+TEST(CliLimits, HelpStatesEachLimit) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> expected = {
+      {"eval", {std::to_string(limits::kEvalRangePoints)}},
+      {"phase", {std::to_string(limits::kPhaseAxisPoints)}},
+      {"decay",
+       {"memory", std::to_string(limits::kDecayCsvRowBytes),
+        std::to_string(limits::kDecayPlotRowBytes), std::to_string(limits::kDecaySummaryRowBytes)}},
+      {"bench",
+       {std::to_string(limits::kBenchMaxSize), std::to_string(limits::kBenchBuffers),
+        std::to_string(limits::kBenchMaxReps)}},
+      {"plot", {std::to_string(limits::kPlotSamples), "10000"}},
+      {"atlas", {}},
+      {"saturation", {}},
+      {"list", {}},
+  };
+  for (const auto& [command, numbers] : expected) {
+    const CliRun r = run_cli({command, "--help"});
+    ASSERT_EQ(r.status, 0) << command;
+    EXPECT_NE(r.out.find("Limits:"), std::string::npos) << command << ":\n" << r.out;
+    for (const std::string& n : numbers)
+      EXPECT_NE(r.out.find(n), std::string::npos) << command << " --help lacks " << n;
+  }
+}
+
+// The caps hold exactly at their value: the largest allowed is accepted by the parser (checked
+// cheaply where running it would be long), one more is refused with exit 2 naming the cap.
+TEST(CliLimits, CapsAreExact) {
+  const std::string over_range = "0:1:" + std::to_string(limits::kEvalRangePoints + 1);
+  actgrad_test::expect_usage_error(run_cli({"eval", "relu", "--range", over_range}),
+                                   {"--range", std::to_string(limits::kEvalRangePoints)});
+  const std::string over_axis = "0:1:" + std::to_string(limits::kPhaseAxisPoints + 1);
+  actgrad_test::expect_usage_error(
+      run_cli({"phase", "tanh", "--sigma-w2", over_axis, "--sigma-b2", "0:0:1"}),
+      {"--sigma-w2", std::to_string(limits::kPhaseAxisPoints)});
+  // The largest axis is accepted: a 1000 x 1 grid at S = 0 (q* = T = 0 at once) is quick.
+  const std::string max_axis = "0:0:" + std::to_string(limits::kPhaseAxisPoints);
+  const CliRun ok = run_cli({"phase", "relu", "--sigma-w2", max_axis, "--sigma-b2", "0:0:1"});
+  EXPECT_EQ(ok.status, 0) << ok.err;
+  EXPECT_EQ(std::count(ok.out.begin(), ok.out.end(), '\n'), limits::kPhaseAxisPoints + 1);
+  actgrad_test::expect_usage_error(
+      run_cli({"bench", "relu", "--size", std::to_string(limits::kBenchMaxSize + 1)}), {"--size"});
+  actgrad_test::expect_usage_error(
+      run_cli({"bench", "relu", "--size", std::to_string(limits::kBenchMinSize - 1)}), {"--size"});
 }
 
 } // namespace

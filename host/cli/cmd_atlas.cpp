@@ -134,8 +134,9 @@ Command add_atlas_command(CLI::App& root) {
       "of the moment; inf where f or f'^2 overflows a double, nan where f is undefined for\n"
       "x < 0 or the quadrature cannot converge); saturation per side at eps = 0.01 (see\n"
       "'actgrad saturation'). Gated units are analysed through their gate act(a) at b = 1.\n"
-      "Default parameters unless ACT names some. Exit status: 0 ok; 2 bad argument;\n"
-      "1 otherwise.");
+      "Default parameters unless ACT names some.\n"
+      "Limits: no size arguments; each moment spends at most 2^14 bisections, then is nan.\n"
+      "Exit status: 0 ok; 2 bad argument; 1 otherwise.");
   app->add_option("ACT", cfg->acts,
                   "activations to show (default: the whole catalogue), e.g. tanh "
                   "leaky_relu:negative_slope=0.2 or sigmoid,tanh");

@@ -1,12 +1,12 @@
 // `actgrad bench`: times the fused value+derivative and backward passes of activations on this
 // machine's CPU or GPU, next to a copy of the same size measured in the same run (issue 3).
 //
-// Each measurement runs the pass once to warm up, then repeats it until kMinSeconds have passed
-// (at least kMinReps times, or once when the warm-up alone took longer) and reports the median.
-// GB/s counts the bytes the pass must move: fused reads x and writes y and f' (3 streams), backward
-// reads x and grad_out and writes grad_in (3 streams); gated units move 5. The copy moves 2 streams
-// (read + write): its GB/s is the machine's practical bandwidth and "% copy" is the pass's GB/s
-// over it.
+// Each measurement runs the pass once to warm up, then repeats it until kBenchMinSeconds have
+// passed (at least kBenchMinReps times, or once when the warm-up alone took longer) and reports the
+// median. GB/s counts the bytes the pass must move: fused reads x and writes y and f' (3 streams),
+// backward reads x and grad_out and writes grad_in (3 streams); gated units move 5. The copy moves
+// 2 streams (read + write): its GB/s is the machine's practical bandwidth and "% copy" is the
+// pass's GB/s over it.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -26,23 +26,23 @@
 
 #include "actgrad/actgrad.hpp"
 #include "command.hpp"
+#include "limits.hpp"
 #include "options.hpp"
 #include "output.hpp"
 
 namespace actgrad::cli {
 namespace {
 
-// Default sizes: 2^28 elements on a GPU (SPEC §7), 2^22 on the CPU, which keeps the default run
-// (whole catalogue, two ops) under a minute on a 2-core machine while every stream still
-// exceeds the last-level cache (48 MiB for fused f32).
-constexpr int kDefaultLog2Cuda = 28;
-constexpr int kDefaultLog2Cpu = 22;
-// A measurement repeats for at least this long and this many times; the median is reported.
-constexpr double kMinSeconds = 0.1;
-constexpr int kMinReps = 3;
-constexpr int kMaxReps = 1000;
-// At most this fraction of the GPU's free memory is used by the default size.
-constexpr double kMaxMemoryFraction = 0.5;
+// Sizes, repetitions and their reasons: limits.hpp.
+using limits::kBenchBuffers;
+using limits::kBenchDefaultLog2Cpu;
+using limits::kBenchDefaultLog2Cuda;
+using limits::kBenchMaxMemoryFraction;
+using limits::kBenchMaxReps;
+using limits::kBenchMaxSize;
+using limits::kBenchMinReps;
+using limits::kBenchMinSeconds;
+using limits::kBenchMinSize;
 
 struct BenchConfig {
   std::vector<std::string> acts;
@@ -68,11 +68,11 @@ double measure(const Device& device, const std::function<void()>& pass) {
   pass();
   device.synchronize();
   // A pass slower than the minimum time (smooth functions on a small CPU) is timed once more.
-  const int min_reps = now_seconds() - warm0 > kMinSeconds ? 1 : kMinReps;
+  const int min_reps = now_seconds() - warm0 > kBenchMinSeconds ? 1 : kBenchMinReps;
   std::vector<double> t;
   const double start = now_seconds();
-  while (int(t.size()) < kMaxReps &&
-         (int(t.size()) < min_reps || now_seconds() - start < kMinSeconds)) {
+  while (int(t.size()) < kBenchMaxReps &&
+         (int(t.size()) < min_reps || now_seconds() - start < kBenchMinSeconds)) {
     const double t0 = now_seconds();
     pass();
     device.synchronize();
@@ -169,13 +169,14 @@ int bench(const BenchConfig& cfg) {
   const DType dtype = parse_dtype(cfg.dtype);
   const bool cuda = device.kind == DeviceKind::cuda;
   std::int64_t n = cfg.size;
-  if (n == 0) n = std::int64_t(1) << (cuda ? kDefaultLog2Cuda : kDefaultLog2Cpu);
+  if (n == 0) n = std::int64_t(1) << (cuda ? kBenchDefaultLog2Cuda : kBenchDefaultLog2Cpu);
   // Buffers: x, x_pos, b (gated), g, and three outputs: 7 x n elements. On a card with less
   // memory, halve the default size until twice that fits.
   if (cuda && cfg.size == 0) {
     while (n > 1024) {
       try {
-        const Buffer trial(dtype, std::int64_t(7.0 * double(n) / kMaxMemoryFraction), device);
+        const Buffer trial(dtype, std::int64_t(kBenchBuffers * double(n) / kBenchMaxMemoryFraction),
+                           device);
         break;
       } catch (const Error&) {
         n /= 2;
@@ -271,6 +272,13 @@ Command add_bench_command(CLI::App& root) {
       "in, grad_in out for backward), and that bandwidth as a percentage of a copy of the same\n"
       "size timed in the same run. The header names the CPU or GPU it ran on.\n"
       "Default size: 2^28 elements on a GPU (less if the card lacks memory), 2^22 on the CPU.\n"
+      "Limits: --size from " +
+      std::to_string(kBenchMinSize) + " to 2^34 = " + std::to_string(kBenchMaxSize) +
+      " elements (" + std::to_string(kBenchBuffers) +
+      " buffers of that size are allocated;\n"
+      "an allocation that fails ends with exit 1); each measurement repeats at most " +
+      std::to_string(kBenchMaxReps) +
+      " times.\n"
       "Exit status: 0 ok; 2 bad argument; 1 any other failure.");
   app->add_option("ACT", cfg->acts,
                   "activations to time, e.g. relu gelu leaky_relu:negative_slope=0.2 (default: "
@@ -282,7 +290,7 @@ Command add_bench_command(CLI::App& root) {
       ->check(one_of({"f32", "f64", "f16", "bf16"}))
       ->capture_default_str();
   app->add_option("--size", cfg->size, "elements per pass (default: see below)")
-      ->check(CLI::Range(std::int64_t(1), std::int64_t(1) << 34));
+      ->check(CLI::Range(kBenchMinSize, kBenchMaxSize));
   app->add_option("--format", cfg->format, "table for people, json for machines")
       ->check(one_of({"table", "json"}))
       ->capture_default_str();

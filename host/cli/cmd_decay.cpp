@@ -26,6 +26,7 @@
 #include "actgrad/decay.hpp"
 #include "command.hpp"
 #include "gnuplot.hpp"
+#include "limits.hpp"
 #include "number_format.hpp"
 #include "options.hpp"
 #include "output.hpp"
@@ -137,10 +138,10 @@ std::string bytes_text(std::uint64_t b) {
   return buf;
 }
 
-// Generous bytes of output per layer and activation: a CSV row (four numbers of up to 24
-// characters, the activation column) and, with --plot, its line of gnuplot data; --summary's
-// mean-field trajectory is two doubles per layer.
-constexpr std::uint64_t kCsvRowBytes = 128, kPlotRowBytes = 48, kSummaryRowBytes = 32;
+// Generous bytes of output per layer and activation (limits.hpp).
+using limits::kDecayCsvRowBytes;
+using limits::kDecayPlotRowBytes;
+using limits::kDecaySummaryRowBytes;
 
 // Refuses, before anything runs, a run whose memory exceeds what is available: per activation
 // the model and its per-layer results (decay_memory), kept for every activation until the end,
@@ -153,8 +154,8 @@ void check_memory(const DecayConfig& base, const std::vector<Activation>& acts,
   cfg.act = acts.front();
   const DecayMemory m = decay_memory(cfg);
   const std::uint64_t rows = mul_sat(acts.size(), std::uint64_t(base.depth));
-  const std::uint64_t per_row = kCsvRowBytes + (args.plot.empty() ? 0 : kPlotRowBytes) +
-                                (args.summary ? kSummaryRowBytes : 0);
+  const std::uint64_t per_row = kDecayCsvRowBytes + (args.plot.empty() ? 0 : kDecayPlotRowBytes) +
+                                (args.summary ? kDecaySummaryRowBytes : 0);
   const std::uint64_t text = mul_sat(rows, per_row);
   const std::uint64_t results = mul_sat(acts.size(), m.results);
   const bool cpu = base.device.kind == DeviceKind::cpu;
@@ -275,6 +276,14 @@ Command add_decay_command(CLI::App& root) {
       "(geometric means of the measured per-layer factor and of the mean-field chi; chain: "
       "g_l/g_(l-1) with q from q_0 = 1, dense: g_l/g_(l+1) with q^1 = S+T). --dtype is the "
       "compute precision (chain: of z and the derivative product; dense: of the tensors).");
+  app->footer(
+      "Limits: --depth, --width and --batch (integers >= 1) and the number of ACTs have no fixed\n"
+      "cap; a run whose memory (model, per-layer results for every ACT, and about " +
+      std::to_string(kDecayCsvRowBytes) + " bytes of CSV\n(+" + std::to_string(kDecayPlotRowBytes) +
+      " with --plot, +" + std::to_string(kDecaySummaryRowBytes) +
+      " with --summary) per layer and ACT) exceeds the memory available is refused\n"
+      "before it starts, saying how much it needs. Time is not capped.\n"
+      "Exit status: 0 ok; 2 bad argument; 1 any other failure.");
   app->add_option("ACT", args->acts,
                   "activation name, or several separated by commas (e.g. sigmoid,tanh,relu)")
       ->required();

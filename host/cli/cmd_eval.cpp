@@ -19,6 +19,7 @@
 
 #include "actgrad/actgrad.hpp"
 #include "command.hpp"
+#include "limits.hpp"
 #include "number_format.hpp"
 #include "options.hpp"
 #include "output.hpp"
@@ -26,15 +27,12 @@
 namespace actgrad::cli {
 namespace {
 
-// Upper bound on --range N: 10^8 points is already gigabytes of CSV, far past any plotting or
-// inspection use, and keeps a typo such as 1e12 from exhausting memory before failing.
-constexpr std::int64_t kMaxRangePoints = 100'000'000;
+using limits::kEvalRangePoints;
+using limits::kQuoteBytes;
 // Stdin is read in blocks of this many bytes.
 constexpr std::size_t kReadBlock = std::size_t(1) << 20;
 // Output is handed to stdout in blocks of about this many bytes.
 constexpr std::size_t kWriteBlock = std::size_t(1) << 20;
-// Bad input text is quoted in messages up to this many bytes.
-constexpr std::size_t kQuoteLimit = 60;
 
 constexpr const char* kNumberForms = "a decimal, a hex-float such as 0x1.8p+3, inf, -inf or nan";
 
@@ -51,7 +49,7 @@ struct EvalConfig {
 // User text inside a one-line message: control bytes escaped, long text cut.
 std::string quote(std::string_view text) {
   std::string q = "'";
-  for (std::size_t i = 0; i < text.size() && i < kQuoteLimit; ++i) {
+  for (std::size_t i = 0; i < text.size() && i < kQuoteBytes; ++i) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (std::isprint(c)) {
       q += static_cast<char>(c);
@@ -61,7 +59,7 @@ std::string quote(std::string_view text) {
       q += hex;
     }
   }
-  if (text.size() > kQuoteLimit) q += "...";
+  if (text.size() > kQuoteBytes) q += "...";
   return q + "'";
 }
 
@@ -82,7 +80,7 @@ Range parse_range(const std::string& text) {
   const std::string allowed = "--range " + quote(text) +
                               ": expected A:B:N with A and B finite numbers and N an integer in "
                               "[1, " +
-                              std::to_string(kMaxRangePoints) + "], e.g. -4:4:81";
+                              std::to_string(kEvalRangePoints) + "], e.g. -4:4:81";
   const std::size_t c1 = text.find(':');
   const std::size_t c2 = c1 == std::string::npos ? c1 : text.find(':', c1 + 1);
   if (c2 == std::string::npos || text.find(':', c2 + 1) != std::string::npos)
@@ -98,7 +96,7 @@ Range parse_range(const std::string& text) {
     throw UsageError(allowed);
   errno = 0;
   const long long n = std::strtoll(n_text.c_str(), nullptr, 10);
-  if (errno == ERANGE || n < 1 || n > kMaxRangePoints) throw UsageError(allowed);
+  if (errno == ERANGE || n < 1 || n > kEvalRangePoints) throw UsageError(allowed);
   r.n = n;
   return r;
 }
@@ -329,6 +327,9 @@ Command add_eval_command(CLI::App& root) {
       "Output: header x,f,df (gated: a,b,f,dfda,dfdb), then one row per input. x is the input\n"
       "rounded once to the dtype (to nearest even); every number is printed with the fewest\n"
       "digits that read back to the same value in the dtype; nan, inf, -inf for specials.\n"
+      "Limits: --range N from 1 to " +
+      std::to_string(kEvalRangePoints) +
+      "; stdin is read whole (no count limit beyond memory).\n"
       "Exit status: 0 ok; 2 bad argument or input (one line on stderr, nothing on stdout);\n"
       "1 any other failure.");
   app->add_option("ACT", cfg->act,
@@ -346,8 +347,9 @@ Command add_eval_command(CLI::App& root) {
   cfg->range_opt =
       app->add_option(
              "--range", cfg->range,
-             "A:B:N: N evenly spaced points from A to B, both included (N=1 gives A), instead "
-             "of stdin. Gated units sweep a over the range with b = 1")
+             "A:B:N: N evenly spaced points from A to B, both included (N=1 gives A; N at most " +
+                 std::to_string(kEvalRangePoints) +
+                 "), instead of stdin. Gated units sweep a over the range with b = 1")
           ->type_name("A:B:N");
   app->add_flag("--from-output", cfg->from_output,
                 "print as df the derivative computed from y = f(x) alone "

@@ -176,7 +176,8 @@ Command add_list_command(CLI::App& root) {
       "Columns: name, alias, kind (unary, or gated: act(a) * b), parameters as name=default with\n"
       "their allowed range, then traits: the infimum and supremum of f', f'(0), whether f' can\n"
       "be computed from the output y, saturation (none/soft/hard) as x -> -inf and +inf,\n"
-      "monotonic, zero-centred, and the formula. For gated units the traits describe act(a).");
+      "monotonic, zero-centred, and the formula. For gated units the traits describe act(a).\n"
+      "Limits: none (no size arguments).");
   app->add_option("--format", *format,
                   "table: aligned columns for people; csv: a header row then one row per "
                   "activation; json: an array of objects (inf/-inf/nan as strings)")

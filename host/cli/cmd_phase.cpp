@@ -19,13 +19,14 @@
 #include "actgrad/decay.hpp"
 #include "command.hpp"
 #include "gnuplot.hpp"
+#include "limits.hpp"
 #include "number_format.hpp"
 #include "output.hpp"
 
 namespace actgrad::cli {
 namespace {
 
-constexpr std::int64_t kMaxAxisPoints = 1000;
+using limits::kPhaseAxisPoints;
 
 struct PhaseArgs {
   std::string act;
@@ -52,8 +53,8 @@ Axis parse_axis(const std::string& text, const char* option) {
     throw UsageError(what + ": use A:B:N (N evenly spaced values from A to B)");
   if (!std::isfinite(ax.a) || !std::isfinite(ax.b) || ax.a < 0 || ax.b < ax.a)
     throw UsageError(what + ": A and B must be finite variances with 0 <= A <= B");
-  if (!(n >= 1 && n <= double(kMaxAxisPoints)) || n != std::floor(n))
-    throw UsageError(what + ": N must be an integer from 1 to " + std::to_string(kMaxAxisPoints));
+  if (!(n >= 1 && n <= double(kPhaseAxisPoints)) || n != std::floor(n))
+    throw UsageError(what + ": N must be an integer from 1 to " + std::to_string(kPhaseAxisPoints));
   ax.n = std::int64_t(n);
   return ax;
 }
@@ -145,10 +146,17 @@ Command add_phase_command(CLI::App& root) {
       "cells run on all cores): the default 36 x 26 grid takes about a second, the 1000 x 1000 "
       "maximum (10^6 cells) minutes to about half an hour, depending on the activation and "
       "the cores.");
+  app->footer("Limits: N from 1 to " + std::to_string(kPhaseAxisPoints) +
+              " on each axis (--sigma-w2, --sigma-b2); A and B finite with 0 <= A <= B.\n"
+              "Exit status: 0 ok; 2 bad argument; 1 any other failure (e.g. gnuplot).");
   app->add_option("ACT", args->act, "activation name (e.g. tanh or leaky_relu:negative_slope=0.2)")
       ->required();
-  app->add_option("--sigma-w2", args->sigma_w2, "A:B:N weight variances (default 0.5:4:36)");
-  app->add_option("--sigma-b2", args->sigma_b2, "A:B:N bias variances (default 0:0.25:26)");
+  app->add_option("--sigma-w2", args->sigma_w2,
+                  "A:B:N weight variances, N <= " + std::to_string(kPhaseAxisPoints) +
+                      " (default 0.5:4:36)");
+  app->add_option("--sigma-b2", args->sigma_b2,
+                  "A:B:N bias variances, N <= " + std::to_string(kPhaseAxisPoints) +
+                      " (default 0:0.25:26)");
   app->add_option("--out", args->out, "draw the heatmap into FILE.png or FILE.svg");
   app->add_option("--format", args->format, "csv: print the grid on stdout even with --out")
       ->check(one_of({"csv"}));

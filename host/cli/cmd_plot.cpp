@@ -14,16 +14,16 @@
 #include "analysis_text.hpp"
 #include "command.hpp"
 #include "gnuplot.hpp"
+#include "limits.hpp"
 #include "number_format.hpp"
 
 namespace actgrad::cli {
 namespace {
 
-// Points per curve: smooth at the default 900-pixel width, and kinks land within 1/1000 range.
-constexpr int kSamples = 1201;
-// Default half-width of the x range: at least this, else 1.3 x the largest finite bound.
-constexpr double kMinHalfRange = 4;
-constexpr double kMaxHalfRange = 1e4;
+// Samples per curve and the default x range: limits.hpp.
+using limits::kPlotMaxHalfRange;
+using limits::kPlotMinHalfRange;
+using limits::kPlotSamples;
 // Colour-blind-safe palette (Okabe-Ito), cycled.
 constexpr const char* kColours[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
                                     "#E69F00", "#56B4E9", "#000000", "#F0E442"};
@@ -62,11 +62,11 @@ int run(const PlotConfig& cfg) {
   if (!cfg.range.empty()) {
     std::tie(lo, hi) = parse_range(cfg.range);
   } else {
-    double half = kMinHalfRange;
+    double half = kPlotMinHalfRange;
     for (const SaturationReport& r : reports)
       for (const double b : {r.left.bound, r.right.bound})
         if (std::isfinite(b)) half = std::max(half, std::ceil(1.3 * std::fabs(b)));
-    half = std::min(half, kMaxHalfRange);
+    half = std::min(half, kPlotMaxHalfRange);
     lo = -half, hi = half;
   }
 
@@ -88,8 +88,8 @@ int run(const PlotConfig& cfg) {
   for (std::size_t k = 0; k < acts.size(); ++k) {
     const char* colour = kColours[k % (sizeof kColours / sizeof kColours[0])];
     g << "$d" << k << " << EOD\n";
-    for (int i = 0; i < kSamples; ++i) {
-      const double x = lo + (hi - lo) * double(i) / double(kSamples - 1);
+    for (int i = 0; i < kPlotSamples; ++i) {
+      const double x = lo + (hi - lo) * double(i) / double(kPlotSamples - 1);
       const Fused<double> v = evaluate(acts[k], x);
       g << number(x) << ' ' << number(v.y) << ' ' << number(v.dy) << '\n';
     }
@@ -135,6 +135,10 @@ Command add_plot_command(CLI::App& root) {
       "$ACTGRAD_GNUPLOT, else 'gnuplot' on PATH. The image is rendered in a private temporary\n"
       "directory and moved to FILE on success, so a failure leaves no file; FILE is any path\n"
       "(spaces, quotes, even newlines are just part of the name).\n"
+      "Limits: " +
+      std::to_string(kPlotSamples) + " samples per curve; the default range is at most +-" +
+      format_double(kPlotMaxHalfRange) +
+      "; --range is any finite A < B.\n"
       "Exit status: 0 ok; 2 bad argument (activation, range, FILE name or directory);\n"
       "1 gnuplot missing or failing.");
   app->add_option("ACT", cfg->acts,

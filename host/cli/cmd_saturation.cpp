@@ -108,6 +108,7 @@ Command add_saturation_command(CLI::App& root) {
       "tends to 0; none), the region x <= bound or x >= bound in which |f'(x)| < eps max|f'|\n"
       "(found by bisection on the library's own f'), and the probability that x ~ N(MEAN, STD^2)\n"
       "falls in it. Gated units are analysed through their gate act(a) at b = 1.\n"
+      "Limits: no size arguments; --eps in (0, 1), STD > 0, MEAN and STD finite.\n"
       "Exit status: 0 ok; 2 bad argument (one line on stderr, nothing on stdout); 1 otherwise.");
   app->add_option("ACT", cfg->act,
                   "activation: a name such as tanh, or name:param=value,... ('actgrad list')")

@@ -2,11 +2,11 @@
 // call.
 //
 // To add a subcommand `foo`: write cmd_foo.cpp defining add_foo_command(), declare it below, add
-// one line to the list in main.cpp and the file to host/cli/CMakeLists.txt. The function creates
-// the CLI11 subcommand, binds its options to state it owns, and returns the action main() runs
+// one line to the list in cli.cpp and the file to host/cli/CMakeLists.txt. The function creates
+// the CLI11 subcommand, binds its options to state it owns, and returns the action run_cli() runs
 // after a successful parse. Actions print to stdout only once everything has been computed,
 // through write_stdout (output.hpp, which throws when stdout cannot take it), and
-// report problems by throwing (never by printing or exiting), so main() owns exit codes:
+// report problems by throwing (never by printing or exiting), so run_cli() owns exit codes:
 //   UsageError / actgrad::Error(invalid_argument, unavailable) / CLI11 parse errors -> 2
 //   anything else                                                                    -> 1
 #pragma once
@@ -20,7 +20,7 @@
 namespace actgrad::cli {
 
 // Bad usage or bad input detected after CLI11 parsing (stdin contents, --range syntax, ...).
-// The message names the bad argument and what is allowed; main() prints it and exits with 2.
+// The message names the bad argument and what is allowed; run_cli() prints it and returns 2.
 class UsageError : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;

@@ -11,7 +11,7 @@ namespace actgrad::cli {
 void write_stdout(const std::string& text);
 
 // Flushes std::cout and stdout and says whether everything written to them so far reached the
-// file. main() checks it after every subcommand (and after --help), a net under write_stdout.
+// file. run_cli() checks it after every subcommand (and after --help), a net under write_stdout.
 bool stdout_ok();
 
 } // namespace actgrad::cli
