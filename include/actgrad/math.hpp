@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "actgrad/config.hpp"
+#include "actgrad/float_math.hpp"
 
 namespace actgrad {
 namespace math {
@@ -13,10 +14,15 @@ namespace math {
   ACTGRAD_HOST_DEVICE float name(float x) { return ::fname(x); }                                   \
   ACTGRAD_HOST_DEVICE double name(double x) { return ::dname(x); }
 
-ACTGRAD_MATH_UNARY(exp, expf, exp)
-ACTGRAD_MATH_UNARY(expm1, expm1f, expm1)
-ACTGRAD_MATH_UNARY(log, logf, log)
-ACTGRAD_MATH_UNARY(log1p, log1pf, log1p)
+// exp, expm1, log and log1p: float has its own (float_math.hpp), double takes libm.
+#define ACTGRAD_MATH_OWN_FLOAT(name)                                                               \
+  ACTGRAD_HOST_DEVICE float name(float x) { return fl::name(x); }                                  \
+  ACTGRAD_HOST_DEVICE double name(double x) { return ::name(x); }
+ACTGRAD_MATH_OWN_FLOAT(exp)
+ACTGRAD_MATH_OWN_FLOAT(expm1)
+ACTGRAD_MATH_OWN_FLOAT(log)
+ACTGRAD_MATH_OWN_FLOAT(log1p)
+#undef ACTGRAD_MATH_OWN_FLOAT
 ACTGRAD_MATH_UNARY(tanh, tanhf, tanh)
 ACTGRAD_MATH_UNARY(erf, erff, erf)
 ACTGRAD_MATH_UNARY(erfc, erfcf, erfc)

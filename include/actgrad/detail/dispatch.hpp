@@ -37,16 +37,12 @@ decltype(auto) visit_activation(ActId id, F&& f) {
   throw Error("actgrad: internal error: activation id out of range", Error::Kind::runtime);
 }
 
-// Compute type for storage S: double for f64 and f32, float for f16 and bf16 (SPEC §3).
-// f32 is computed in double because the f32 goals (2 ulp value, 4 ulp derivative) are out of
-// reach in float for functions ill-conditioned in an intermediate (gelu_tanh's negative tail,
-// tanhshrink near 0) and even for single calls (float libm tanhf and erfcf are ~2 ulp alone);
-// one rounding of a double result lands within ~0.5 ulp. The CPU loop vectorises the double
-// math (host/cpu/simd_math.hpp). A functor whose float instantiation meets the f32 targets by
-// itself opts out with kF32ComputeFloat (gelu: its f64 kernel is a series, 30x slower on a GPU).
-template <class S, template <class> class Op>
-using compute_t = std::conditional_t<std::is_same<S, float>::value && !Op<float>::kF32ComputeFloat,
-                                     double, typename Storage<S>::compute>;
+// Compute type for storage S: double for f64, float for f32, f16 and bf16 (issue 10). The float
+// functors reach the f32 goals (2 ulp value, 4 ulp derivative) in float: they are built on
+// float_math.hpp's exp/expm1/log/log1p (about 0.5-0.95 ulp) and carry the intermediates that
+// cancellation or conditioning would amplify as double-words (functors/squashing.hpp).
+template <class S>
+using compute_t = typename Storage<S>::compute;
 
 template <class T>
 struct TypeTag {
@@ -60,7 +56,7 @@ template <class S, class F>
 void visit_element_op(const Call& call, F&& f) {
   visit_activation(call.act->id(), [&](auto tag) {
     using Tag = decltype(tag);
-    using C = compute_t<S, Tag::template op>;
+    using C = compute_t<S>;
     using Fn = typename Tag::template op<C>;
     const Fn fn(call.act->params());
     const TypeTag<C> c;

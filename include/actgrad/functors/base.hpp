@@ -44,10 +44,6 @@ struct ActMeta {
 struct ActBase {
   // f' is available as a function of y (the functor then defines derivative_from_output).
   static constexpr bool kFromOutput = false;
-  // f32 storage is computed in double (detail/dispatch.hpp) unless the functor's float
-  // instantiation already meets the f32 targets on its own (e.g. it evaluates a double kernel
-  // inside), which saves the double-word f64 algorithm where f32 does not need it.
-  static constexpr bool kF32ComputeFloat = false;
   // Cross-parameter checks (ranges of single parameters are in ParamSpec). nullptr when valid.
   static const char* validate(const Params&) { return nullptr; }
   // Whether derivative_from_output is well defined at these parameters.

@@ -45,7 +45,6 @@ struct GatedOp : ActBase {
   Gate<T> gate;
   explicit GatedOp(const Params& p) : gate(p) {}
   static const char* validate(const Params& p) { return Gate<double>::validate(p); }
-  static constexpr bool kF32ComputeFloat = Gate<float>::kF32ComputeFloat;
   // Gate metadata with the gated formula; traits stay those of the gate act(a).
   static ActMeta gated_meta(const char* formula, const char* reference) {
     ActMeta m = Gate<double>::meta();

@@ -262,9 +262,6 @@ inline double swish_dmax() {
 // error: see docs/accuracy.md.
 template <class T>
 struct GeluOp : ActBase {
-  // The float instantiation evaluates a double kernel with libm erfc (gelu_parts_f32), accurate
-  // far beyond f32's ulp; the f64 kernel's series and continued fraction are not needed there.
-  static constexpr bool kF32ComputeFloat = true;
   static ActMeta meta() {
     // f'' = phi(x) (2 - x^2): extremes of f' at x = +-sqrt2, f'(-sqrt2) = Phi(-sqrt2) - sqrt2
     // phi(sqrt2) and f'(sqrt2) = 1 - f'(-sqrt2) (as Phi(-x) = 1 - Phi(x)).

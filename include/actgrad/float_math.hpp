@@ -1,0 +1,170 @@
+// Float building blocks (exp, expm1, log, log1p) in float arithmetic only, for host and device.
+//
+// Why our own: f32, f16 and bf16 storage are computed in float (SPEC §3), and the smooth
+// activations are built on these functions. CUDA's expf/logf reach 2 ulp and glibc's vector
+// versions (libmvec) up to 4 ulp, while the functors' error budgets assume about half an ulp;
+// a scalar libm call also stops the CPU loop from vectorising. These are written once, without
+// branches (selects only), without FMA calls (no out-of-line fmaf where the CPU has none) and
+// without double, so GCC vectorises them and NVCC emits only FP32 and integer instructions.
+//
+// Method: Cody-Waite reduction x = k ln2 + r with a three-part ln2 whose first two parts have 15
+// and 16 significant bits (k ln2_1 and k ln2_2 exact for |k| < 256), r kept as hi + lo; the
+// polynomial's leading 1 + r as an exact two-term sum; log by x = 2^e m, m in [sqrt(1/2), sqrt2),
+// log(m) = f - s (f - R(s^2)) with f = m - 1 (exact) and s = f / (2 + f), so the rounding of s
+// only touches a term below 0.18 f. Coefficients are near-minimax fits in float (script:
+// docs/design.md, "Float building blocks"). Measured max error against MPFR over all 2^32 inputs:
+// docs/accuracy.md.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "actgrad/config.hpp"
+
+namespace actgrad {
+namespace math {
+namespace fl {
+
+ACTGRAD_HOST_DEVICE std::int32_t bits(float x) {
+#if defined(__CUDA_ARCH__)
+  return __float_as_int(x);
+#else
+  std::int32_t i;
+  std::memcpy(&i, &x, sizeof i);
+  return i;
+#endif
+}
+ACTGRAD_HOST_DEVICE float from_bits(std::int32_t i) {
+#if defined(__CUDA_ARCH__)
+  return __int_as_float(i);
+#else
+  float x;
+  std::memcpy(&x, &i, sizeof x);
+  return x;
+#endif
+}
+// 2^k for k in [-126, 127], built from its exponent field (unsigned: no shift of a negative).
+ACTGRAD_HOST_DEVICE float pow2i(std::int32_t k) {
+  return from_bits(std::int32_t(std::uint32_t(k + 127) << 23));
+}
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+// ln 2 = kLn2A + kLn2B + kLn2C; A and B have at most 16 significant bits.
+constexpr float kLn2A = 0x1.62e4p-1f;
+constexpr float kLn2B = 0x1.7f7ep-20f;
+constexpr float kLn2C = -0x1.c610cap-37f;
+constexpr float kLog2e = 0x1.715476p+0f;
+// Adding 1.5 * 2^23 rounds a float of magnitude < 2^22 to an integer, readable from the bits.
+constexpr float kShifter = 0x1.8p23f;
+
+// exp(x) = 2^k (hi + lo) with hi + lo in [0.70, 1.42], |lo| <= ulp(hi). x finite, |x| < 2^20
+// (NaN gives NaN in hi). The error of hi + lo against exp(x - k ln2) is below 2^-28 relative.
+struct ExpCore {
+  float hi, lo;
+  std::int32_t k;
+};
+ACTGRAD_HOST_DEVICE ExpCore exp_core(float x) {
+  const float t = x * kLog2e + kShifter;
+  const float kf = t - kShifter;
+  const std::int32_t k = bits(t) - bits(kShifter);
+  const float r1 = x - kf * kLn2A; // exact (Sterbenz), and kf * kLn2A is exact
+  const float kb = kf * kLn2B;     // exact
+  const float rh = r1 - kb;
+  const float rl = ((r1 - rh) - kb) - kf * kLn2C; // rounding of rh, and the third part of ln2
+  // q(r) = (exp(r) - 1 - r) / r^2 on [-ln2/2, ln2/2], relative error 1e-8 (fit in float).
+  const float q =
+      0x1p-1f + rh * (0x1.555556p-3f +
+                      rh * (0x1.5554eap-5f +
+                            rh * (0x1.11114cp-7f + rh * (0x1.6d42cap-10f + rh * 0x1.a072b4p-13f))));
+  const float hi = 1.0f + rh;
+  const float lo = ((1.0f - hi) + rh) + (rh * rh * q + rl); // 1 + rh = hi + (1 - hi) + rh exactly
+  return {hi, lo, k};
+}
+
+// Arguments outside [lo, hi] are moved to the bound; NaN stays NaN.
+ACTGRAD_HOST_DEVICE float clamp_keep_nan(float x, float lo, float hi) {
+  return x < lo ? lo : (x > hi ? hi : x);
+}
+
+// e^x within 0.51 ulp (subnormal results: within 1 ulp of the subnormal grid).
+ACTGRAD_HOST_DEVICE float exp(float x) {
+  // exp(-104) < 2^-150 rounds to 0; exp(89) > FLT_MAX overflows to inf.
+  const ExpCore c = exp_core(clamp_keep_nan(x, -104.0f, 89.0f));
+  const std::int32_t k1 = c.k / 2, k2 = c.k - k1; // both in [-75, 64]: 2^k1, 2^k2 normal
+  return ((c.hi + c.lo) * pow2i(k1)) * pow2i(k2);
+}
+
+// e^x - 1 within 0.51 ulp, relative to the result also for tiny x.
+ACTGRAD_HOST_DEVICE float expm1(float x) {
+  // Below -30, e^x - 1 rounds to -1; k stays in [-44, 128].
+  const ExpCore c = exp_core(clamp_keep_nan(x, -30.0f, 89.0f));
+  // 2^k (hi + lo) - 1 = 2 (2^(k-1) hi - 1/2 + 2^(k-1) lo), with 2^(k-1) normal for every k here
+  // and the subtraction carried exactly (TwoSum).
+  const float s = pow2i(c.k - 1);
+  const float a = s * c.hi;
+  const float b = a - 0.5f;
+  const float bb = b - a;
+  const float err = (a - (b - bb)) + (-0.5f - bb);
+  return 2.0f * (b + (err + s * c.lo));
+}
+
+// log(m) - f = -s (f - R) for m = 1 + f in [sqrt(1/2), sqrt2): the part after the exact f.
+ACTGRAD_HOST_DEVICE float log1p_tail(float f) {
+  const float s = f / (2.0f + f);
+  const float z = s * s;
+  // R(s) = 2 atanh(s)/s - 2 as a polynomial in z = s^2, relative error 3e-8 (fit in float).
+  const float r =
+      z * (0x1.555556p-1f +
+           z * (0x1.999998p-2f + z * (0x1.249324p-2f + z * (0x1.c67ac2p-3f + z * 0x1.8c8dbep-3f))));
+  return -s * (f - r);
+}
+
+// e ln2 + f + tail, with e ln2 + f as an exact sum, rounded once. f = m - 1 exact.
+ACTGRAD_HOST_DEVICE float log_combine(float e, float f, float tail) {
+  const float a = e * kLn2A; // exact: e has at most 9 bits
+  const float sum = a + f;
+  const float bb = sum - a;
+  const float err = (a - (sum - bb)) + (f - bb);
+  return sum + (err + (tail + e * (kLn2B + kLn2C)));
+}
+
+// Splits a positive normal u into 2^e m with m in [sqrt(1/2), sqrt2); returns f = m - 1 (exact).
+ACTGRAD_HOST_DEVICE float split_log(float u, float* e) {
+  // Offsetting the bits by those of sqrt(1/2) moves the binade boundary to sqrt(1/2).
+  const std::int32_t t = bits(u) - 0x3f3504f3;
+  const std::int32_t ei = t >> 23; // arithmetic shift (two's complement on every target)
+  *e = float(ei);
+  const float m = from_bits(bits(u) - std::int32_t(std::uint32_t(ei) << 23));
+  return m - 1.0f;
+}
+
+// Natural log within 0.51 ulp. log(0) = -inf, log(x < 0) = NaN, log(inf) = inf.
+ACTGRAD_HOST_DEVICE float log(float x) {
+  const bool sub = x < 0x1p-126f;
+  const float xs = sub ? x * 0x1p23f : x; // subnormals become normal
+  const float u = x > 0.0f && x < kInf ? xs : 1.0f;
+  float e;
+  const float f = split_log(u, &e);
+  const float r = log_combine(sub ? e - 23.0f : e, f, log1p_tail(f));
+  if (x > 0.0f && x < kInf) return r;
+  return x == 0.0f ? -kInf : (x == kInf ? kInf : std::numeric_limits<float>::quiet_NaN());
+}
+
+// log(1 + x) within 0.51 ulp, relative to the result also for tiny x. log1p(-1) = -inf.
+ACTGRAD_HOST_DEVICE float log1p(float x) {
+  const bool ok = x > -1.0f && x < kInf;
+  const float xc = ok ? x : 0.0f;
+  const float u = 1.0f + xc; // 1 + x = u + ul exactly (TwoSum)
+  const float bb = u - 1.0f;
+  const float ul = (1.0f - (u - bb)) + (xc - bb);
+  float e;
+  const float f = split_log(u, &e);
+  const float r = log_combine(e, f, log1p_tail(f) + ul / u); // log(u + ul) = log u + ul/u
+  if (ok) return r;
+  return x == -1.0f ? -kInf : (x == kInf ? kInf : std::numeric_limits<float>::quiet_NaN());
+}
+
+} // namespace fl
+} // namespace math
+} // namespace actgrad
