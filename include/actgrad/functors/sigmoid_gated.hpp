@@ -63,13 +63,14 @@ constexpr double kSwishSat = 1500;
 
 template <class T>
 ACTGRAD_HOST_DEVICE Parts<T> swish_parts(T x, sq::Pair<T> beta) {
+  const T z0 = beta.hi * x;
+  // Saturated (|z| >= kSwishSat, inf or NaN): f and f' are selected at the end; the kernel runs
+  // on x = 0 there. Selects, not branches, so loops over it vectorise.
+  const bool run = math::fabs(z0) < T(kSwishSat);
+  const T sat_y = z0 > T(0) ? x : (z0 < T(0) ? T(0) * math::copysign(T(1), x) : x * T(0.5));
+  const T sat_dy = z0 > T(0) ? T(1) : (z0 < T(0) ? T(0) : (math::isnan(x) ? x : T(0.5)));
+  x = run ? x : T(0); // beta = 0 and x = +-inf: f = x/2 above; NaN: NaN
   const T z = beta.hi * x;
-  if (!(math::fabs(z) < T(kSwishSat))) {
-    if (z > T(0)) return exact_parts(x, T(1));
-    if (z < T(0)) return exact_parts(T(0) * math::copysign(T(1), x), T(0));
-    if (math::isnan(x)) return exact_parts(x, x);
-    return exact_parts(x * T(0.5), T(0.5)); // beta = 0 and x = +-inf: f = x/2
-  }
   const T z_lo = sq::two_prod(beta.hi, x).lo + beta.lo * x; // beta x = z + z_lo
   const sq::SigmoidParts<T> s = sq::sigmoid_parts(z);
   sq::Pair<T> sig = s.pos; // sigma(z + z_lo) = sigma(z) (1 + z_lo sigma(-z)) to first order
@@ -78,8 +79,11 @@ ACTGRAD_HOST_DEVICE Parts<T> swish_parts(T x, sq::Pair<T> beta) {
       sq::add(sq::Pair<T>{T(1), T(0)}, sq::mul(s.neg, sq::Pair<T>{z, z_lo}));
   const bool tiny = math::fabs(x) < T(kTinyInput);
   const T xs = tiny ? x * T(kTinyScale) : x;
-  return {sq::mul(sig, xs), tiny ? s.unscale * T(1 / kTinyScale) : s.unscale, sq::mul(sig, bracket),
-          s.unscale};
+  const sq::Pair<T> y = sq::mul(sig, xs), dy = sq::mul(sig, bracket);
+  return {{run ? y.hi : sat_y, run ? y.lo : T(0)},
+          run ? (tiny ? s.unscale * T(1 / kTinyScale) : s.unscale) : T(1),
+          {run ? dy.hi : sat_dy, run ? dy.lo : T(0)},
+          run ? s.unscale : T(1)};
 }
 
 // ---- gelu (erf): f = x Phi(x), f' = Phi(x) + x phi(x), phi(x) = exp(-x^2/2)/sqrt(2 pi) ----------
@@ -207,7 +211,8 @@ template <class T>
 ACTGRAD_HOST_DEVICE Parts<T> mish_parts(T x) {
   if (x > T(kMishClamp)) return exact_parts(x, T(1));
   const T xc = x < T(-kMishClamp) ? T(-kMishClamp) : x;
-  const sq::ScaledExp<T> e = sq::exp_neg(math::fabs(xc), xc < T(0));
+  const sq::ScaledExp<T> e =
+      sq::exp_neg(math::fabs(xc), xc < T(0) ? T(sq::kTailScaleFrom) : math::inf<T>());
   sq::Pair<T> tsp, second; // tanh(softplus(x)) and the second term of f', both / e.unscale
   if (xc < T(0)) {
     const sq::Pair<T> e2h = sq::mul(e.scaled, T(0.5) * e.plain);

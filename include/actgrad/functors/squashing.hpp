@@ -69,6 +69,15 @@ ACTGRAD_HOST_DEVICE Pair<T> two_prod(T a, T b) {
   const T p = a * b;
   if constexpr (kHardwareFma) {
     return {p, fma(a, b, -p)};
+  } else if constexpr (sizeof(T) == sizeof(float)) {
+    // Dekker's product with a split by truncation: hi keeps the top 12 bits of the significand
+    // (a bit mask, which cannot overflow and has no branch, so loops over it vectorise), lo the
+    // other 12, and every partial product is exact. Where p overflows the error term is 0.
+    const T ah = math::fl::from_bits(math::fl::bits(a) & std::int32_t(0xfffff000));
+    const T bh = math::fl::from_bits(math::fl::bits(b) & std::int32_t(0xfffff000));
+    const T al = a - ah, bl = b - bh;
+    const T err = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+    return {p, math::fabs(p) < math::inf<T>() ? err : T(0)};
   } else {
     if (!(math::fabs(a) < kSplitMax<T> && math::fabs(b) < kSplitMax<T>)) {
       // One huge operand (a gate times b ~ 2^996): split a copy scaled by 2^-64, which is
@@ -202,17 +211,16 @@ struct ScaledExp {
 // exp(-a) for a >= 0 (NaN passes through), scaled by 2^64 when may_scale and a > kTailScaleFrom.
 // The scaled exponent -a + 64 log 2 is a double-word: exp(hi + lo) = exp(hi) (1 + lo).
 template <class T>
-ACTGRAD_HOST_DEVICE ScaledExp<T> exp_neg(T a, bool may_scale) {
+ACTGRAD_HOST_DEVICE ScaledExp<T> exp_neg(T a, T scale_from) {
   const T ac = a > T(kExpArgMax) ? T(kExpArgMax) : a;
-  if (may_scale && ac > T(kTailScaleFrom)) {
-    const Pair<T> k = split<T>(kTailScaleLogHi, kTailScaleLogLo);
-    Pair<T> arg = two_sum(-ac, k.hi);
-    arg.lo += k.lo;
-    const T e0 = exp_k(arg.hi);
-    return {{e0, e0 * arg.lo}, e0 * T(kTailUnscale), T(kTailUnscale)};
-  }
-  const T e = exp_k(-ac);
-  return {{e, T(0)}, e, T(1)};
+  // One exp either way, selected without a branch (loops over it vectorise).
+  const bool scale = ac > scale_from;
+  const Pair<T> k = split<T>(kTailScaleLogHi, kTailScaleLogLo);
+  Pair<T> arg = two_sum(-ac, scale ? k.hi : T(0));
+  arg.lo += scale ? k.lo : T(0);
+  const T e0 = exp_k(arg.hi);
+  const T unscale = scale ? T(kTailUnscale) : T(1);
+  return {{e0, scale ? e0 * arg.lo : T(0)}, scale ? e0 * unscale : e0, unscale};
 }
 
 // sigma(z) and sigma(-z) = 1 - sigma(z), each as hi + lo. Only exp(-|z|) <= 1 is taken, so
@@ -228,12 +236,17 @@ struct SigmoidParts {
 };
 template <class T>
 ACTGRAD_HOST_DEVICE SigmoidParts<T> sigmoid_parts(T z, bool scale_neg = false) {
-  const ScaledExp<T> e = exp_neg(math::fabs(z), z < T(0) || scale_neg);
+  // A threshold, not bool logic: GCC (12) vectorises selects keyed by one comparison.
+  const T from = scale_neg || z < T(0) ? T(kTailScaleFrom) : math::inf<T>();
+  const ScaledExp<T> e = exp_neg(math::fabs(z), from);
   const Pair<T> d = fast_two_sum(T(1), e.plain); // 1 + e exactly
   const Pair<T> big = div(T(1), d);              // sigma(|z|)
   const Pair<T> small = div(e.scaled, d);        // sigma(-|z|) / e.unscale
-  if (z >= T(0)) return {big, small, T(1), e.unscale};
-  return {small, big, e.unscale, T(1)};
+  const bool pos = z >= T(0);                    // selects, not a branch (loops over it vectorise)
+  return {{pos ? big.hi : small.hi, pos ? big.lo : small.lo},
+          {pos ? small.hi : big.hi, pos ? small.lo : big.lo},
+          pos ? T(1) : e.unscale,
+          pos ? e.unscale : T(1)};
 }
 
 // Lambert's continued fraction tanh(a) = a / (1 + a^2/(3 + a^2/(5 + ...))) gives, with
