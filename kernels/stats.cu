@@ -111,7 +111,7 @@ void stats_typed(const Activation& act, ConstTensorView x, const StatsSetup& s, 
   blocks_out = blocks;
   visit_activation(act.id(), [&](auto tag) {
     using Tag = decltype(tag);
-    using C = compute_t<S, Tag::template op>;
+    using C = compute_t<S>;
     using Fn = typename Tag::template op<C>;
     const Fn fn(act.params());
     stats_kernel<S, C, Tag::kind, Fn>

@@ -1,5 +1,6 @@
 // CPU loops for f32 storage: every activation x operation, instantiated in its own translation
-// unit. libmvec vector math: results are rounded to a narrower type (see simd_math.hpp).
+// unit, computed in float (detail/dispatch.hpp); libmvec only for gelu's double kernel and pow
+// (see simd_math.hpp).
 #include "simd_math.hpp"
 
 #include "cpu_engine.hpp"

@@ -3,10 +3,11 @@
 // Declaring them `omp declare simd` lets GCC vectorise the CPU loop through calls such as
 // exp(x), calling libmvec's _ZGV* entry points. libmvec is less accurate than scalar libm
 // (measured here against MPFR on 2^18 random inputs: up to 2.6 ulp in double and 3.9 ulp in
-// float, vs <= 0.8 ulp for scalar exp/expm1/log1p), so this header is included only where the
-// result is rounded to a much narrower type afterwards: f32 storage computed in double, and
-// f16/bf16 storage computed in float. The f64 loops use scalar libm. The accuracy tests
-// (tests/test_accuracy.cpp) measure the end results against MPFR in every dtype.
+// float), so this header is included only where the result is rounded to a narrower type
+// afterwards: f32, f16 and bf16 storage. Their float math no longer calls libm for exp, expm1,
+// log and log1p (actgrad/float_math.hpp); what is left is gelu's double kernel (erfc, exp) and
+// pow (powf). The f64 loops use scalar libm. The accuracy tests (tests/test_accuracy.cpp) measure
+// the end results against MPFR in every dtype.
 #pragma once
 
 #include <cmath>

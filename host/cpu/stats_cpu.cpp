@@ -96,7 +96,7 @@ void stats_cpu(const Activation& act, const S* x, std::int64_t n, const StatsSet
                StatsPartial& total, std::vector<std::int64_t>& hist) {
   visit_activation(act.id(), [&](auto tag) {
     using Tag = decltype(tag);
-    using C = compute_t<S, Tag::template op>;
+    using C = compute_t<S>;
     using Fn = typename Tag::template op<C>;
     const Fn fn(act.params());
     const std::int64_t chunks = (n + kCpuChunk - 1) / kCpuChunk;
