@@ -11,9 +11,9 @@
 // and 16 significant bits (k ln2_1 and k ln2_2 exact for |k| < 256), r kept as hi + lo; the
 // polynomial's leading 1 + r as an exact two-term sum; log by x = 2^e m, m in [sqrt(1/2), sqrt2),
 // log(m) = f - s (f - R(s^2)) with f = m - 1 (exact) and s = f / (2 + f), so the rounding of s
-// only touches a term below 0.18 f. Coefficients are near-minimax fits in float (script:
-// docs/design.md, "Float building blocks"). Measured max error against MPFR over all 2^32 inputs:
-// docs/accuracy.md.
+// only touches a term below 0.18 f. Coefficients are near-minimax fits in float (how:
+// docs/design.md, "Compute precision"). Measured against double libm on every 64th float
+// (tests/float_blocks_report.cpp): exp 0.68 ulp, expm1 0.95, log 0.78, log1p 0.80.
 #pragma once
 
 #include <cstdint>
@@ -87,7 +87,7 @@ ACTGRAD_HOST_DEVICE float clamp_keep_nan(float x, float lo, float hi) {
   return x < lo ? lo : (x > hi ? hi : x);
 }
 
-// e^x within 0.51 ulp (subnormal results: within 1 ulp of the subnormal grid).
+// e^x (0.68 ulp measured; subnormal results are rounded twice).
 ACTGRAD_HOST_DEVICE float exp(float x) {
   // exp(-104) < 2^-150 rounds to 0; exp(89) > FLT_MAX overflows to inf.
   const ExpCore c = exp_core(clamp_keep_nan(x, -104.0f, 89.0f));
@@ -95,7 +95,7 @@ ACTGRAD_HOST_DEVICE float exp(float x) {
   return ((c.hi + c.lo) * pow2i(k1)) * pow2i(k2);
 }
 
-// e^x - 1 within 0.51 ulp, relative to the result also for tiny x.
+// e^x - 1 (0.95 ulp measured), relative to the result also for tiny x.
 ACTGRAD_HOST_DEVICE float expm1(float x) {
   // Below -30, e^x - 1 rounds to -1; k stays in [-44, 128].
   const ExpCore c = exp_core(clamp_keep_nan(x, -30.0f, 89.0f));
@@ -139,7 +139,7 @@ ACTGRAD_HOST_DEVICE float split_log(float u, float* e) {
   return m - 1.0f;
 }
 
-// Natural log within 0.51 ulp. log(0) = -inf, log(x < 0) = NaN, log(inf) = inf.
+// Natural log (0.78 ulp measured). log(0) = -inf, log(x < 0) = NaN, log(inf) = inf.
 ACTGRAD_HOST_DEVICE float log(float x) {
   const bool sub = x < 0x1p-126f;
   const float xs = sub ? x * 0x1p23f : x; // subnormals become normal
@@ -151,7 +151,7 @@ ACTGRAD_HOST_DEVICE float log(float x) {
   return x == 0.0f ? -kInf : (x == kInf ? kInf : std::numeric_limits<float>::quiet_NaN());
 }
 
-// log(1 + x) within 0.51 ulp, relative to the result also for tiny x. log1p(-1) = -inf.
+// log(1 + x) (0.80 ulp measured), relative to the result also for tiny x. log1p(-1) = -inf.
 ACTGRAD_HOST_DEVICE float log1p(float x) {
   const bool ok = x > -1.0f && x < kInf;
   const float xc = ok ? x : 0.0f;

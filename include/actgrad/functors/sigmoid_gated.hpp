@@ -261,10 +261,10 @@ inline double swish_dmax() {
 // the bound is absolute, a few ulps of Phi(x) ~ 0.23.
 // Precision: libm erfcf is 2.6 ulp (glibc) to 4 ulp (CUDA) and erfc is ill-conditioned in its
 // argument (relative condition 2 z^2), so f32 (and f16/bf16) evaluate a double kernel with libm
-// erfc (f32 is computed in double anyway; f16/bf16 take the double kernel here too); f64 replaces
-// libm erfc (2-3 ulp) by a double-word series and a continued fraction (gelu_parts_f64). Hendrycks
-// & Gimpel 2016, https://arxiv.org/abs/1606.08415; PyTorch gelu(approximate='none'). Measured max
-// error: see docs/accuracy.md.
+// erfc (f32/f16/bf16 are computed in float, but gelu still evaluates this double kernel); f64
+// replaces libm erfc (2-3 ulp) by a double-word series and a continued fraction (gelu_parts_f64).
+// Hendrycks & Gimpel 2016, https://arxiv.org/abs/1606.08415; PyTorch gelu(approximate='none').
+// Measured max error: see docs/accuracy.md.
 template <class T>
 struct GeluOp : ActBase {
   static ActMeta meta() {
