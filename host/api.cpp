@@ -15,6 +15,9 @@
 #include "actgrad/error.hpp"
 
 namespace actgrad {
+
+Error::~Error() = default;
+
 namespace detail {
 
 int omp_default_threads() { return omp_get_max_threads(); }
@@ -41,19 +44,6 @@ void stream_fence() {
 #if defined(__SSE2__)
   _mm_sfence();
 #endif
-}
-
-void run_cpu(const Call& call) {
-  switch (call.dtype) {
-  case DType::f32:
-    return run_cpu_typed<float>(call);
-  case DType::f64:
-    return run_cpu_typed<double>(call);
-  case DType::f16:
-    return run_cpu_typed<half_t>(call);
-  case DType::bf16:
-    return run_cpu_typed<bfloat16_t>(call);
-  }
 }
 
 namespace {

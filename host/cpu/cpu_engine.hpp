@@ -29,8 +29,11 @@ constexpr std::int64_t kStreamingBytes = std::int64_t(32) << 20;
 // OpenMP's default team size (host/api.cpp), so this header needs no <omp.h>.
 int omp_default_threads();
 
-// x86-64: each chunk loop is compiled twice, for AVX2+FMA (x86-64-v3) and the baseline, and
-// the CPU picks at load time (GCC function multiversioning), so one binary runs everywhere.
+// x86-64: a loop outside the elementwise engine (saturation_stats, the benchmark's baselines) is
+// compiled twice, for AVX2+FMA (x86-64-v3) and the baseline, and the CPU picks at load time (GCC
+// function multiversioning). The elementwise engine below is instead compiled once per
+// instruction set in its own translation units (cpu_isa.hpp), so the math knows whether it has
+// FMA.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(ACTGRAD_NO_CLONES)
 #define ACTGRAD_CPU_CLONES __attribute__((target_clones("arch=x86-64-v3", "default"), noinline))
 #else
@@ -48,6 +51,19 @@ int omp_default_threads();
 #define ACTGRAD_ALWAYS_INLINE inline
 #endif
 
+// Copies `bytes` from src to dst with non-temporal stores where dst is 16-byte aligned.
+void stream_store(void* dst, const void* src, std::size_t bytes);
+// Orders this thread's non-temporal stores before what follows.
+void stream_fence();
+
+// The engine's templates live in a namespace named for the instruction set of the translation
+// unit that instantiates them (cpu_isa.hpp), so the builds for different instruction sets never
+// share a symbol and the linker cannot swap one for another.
+#ifndef ACTGRAD_CPU_ISA_NS
+#define ACTGRAD_CPU_ISA_NS isa_baseline
+#endif
+namespace ACTGRAD_CPU_ISA_NS {
+
 // Stream pointers of one block; unused ones alias stream 0 and are never touched.
 template <class S>
 struct BlockPtrs {
@@ -55,8 +71,8 @@ struct BlockPtrs {
   S* out[3];
 };
 
-// Applies element op E (compute type C) to kCpuBlock elements. Inlined into each clone so it is
-// compiled for that clone's instruction set. Exact aliasing of an input and an output is safe.
+// Applies element op E (compute type C) to kCpuBlock elements. Exact aliasing of an input and an
+// output is safe.
 template <class S, class C, class E>
 ACTGRAD_ALWAYS_INLINE void cpu_block(const E& e, const BlockPtrs<S>& p) {
   constexpr int kIn = E::kIn, kOut = E::kOut;
@@ -89,17 +105,12 @@ ACTGRAD_ALWAYS_INLINE void cpu_block(const E& e, const BlockPtrs<S>& p) {
   }
 }
 
-// Copies `bytes` from src to dst with non-temporal stores where dst is 16-byte aligned.
-void stream_store(void* dst, const void* src, std::size_t bytes);
-// Orders this thread's non-temporal stores before what follows.
-void stream_fence();
-
 // Applies element op E to elements [begin, end). Full blocks read the caller's inputs directly;
 // the last partial block is copied into a padded local block first. Outputs go directly to the
 // caller's memory, or through a local block and streaming stores when `streaming`.
 template <class S, class C, class E>
-ACTGRAD_CPU_CLONES void cpu_chunk(const E& e, const S* const* in, S* const* out, std::int64_t begin,
-                                  std::int64_t end, bool streaming) {
+void cpu_chunk(const E& e, const S* const* in, S* const* out, std::int64_t begin, std::int64_t end,
+               bool streaming) {
   constexpr int kIn = E::kIn, kOut = E::kOut;
   alignas(64) S tin[kIn][kCpuBlock];
   alignas(64) S tout[kOut][kCpuBlock];
@@ -157,5 +168,6 @@ void run_cpu_typed(const Call& call) {
   });
 }
 
+} // namespace ACTGRAD_CPU_ISA_NS
 } // namespace detail
 } // namespace actgrad

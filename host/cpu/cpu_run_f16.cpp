@@ -1,11 +1,13 @@
-// CPU loops for f16 storage: every activation x operation, instantiated in its own translation
-// unit. libmvec vector math: results are rounded to a narrower type (see simd_math.hpp).
+// CPU loops for f16 storage: every activation x operation, compiled once per instruction set
+// (cpu_isa.hpp). libmvec vector math: results are rounded to a narrower type (see simd_math.hpp).
 #include "simd_math.hpp"
 
 #include "cpu_engine.hpp"
 
 namespace actgrad {
 namespace detail {
+namespace ACTGRAD_CPU_ISA_NS {
 template void run_cpu_typed<half_t>(const Call&);
+} // namespace ACTGRAD_CPU_ISA_NS
 } // namespace detail
 } // namespace actgrad

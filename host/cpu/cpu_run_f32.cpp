@@ -1,5 +1,5 @@
-// CPU loops for f32 storage: every activation x operation, instantiated in its own translation
-// unit, computed in float (detail/dispatch.hpp); libmvec only for gelu's double kernel and pow
+// CPU loops for f32 storage: every activation x operation, compiled once per instruction set
+// (cpu_isa.hpp), computed in float (detail/dispatch.hpp); libmvec only for gelu's double kernel and pow
 // (see simd_math.hpp).
 #include "simd_math.hpp"
 
@@ -7,6 +7,8 @@
 
 namespace actgrad {
 namespace detail {
+namespace ACTGRAD_CPU_ISA_NS {
 template void run_cpu_typed<float>(const Call&);
+} // namespace ACTGRAD_CPU_ISA_NS
 } // namespace detail
 } // namespace actgrad

@@ -1,9 +1,11 @@
-// CPU loops for f64 storage: every activation x operation, instantiated in its own translation
-// unit.
+// CPU loops for f64 storage: every activation x operation, compiled once per instruction set
+// (cpu_isa.hpp).
 #include "cpu_engine.hpp"
 
 namespace actgrad {
 namespace detail {
+namespace ACTGRAD_CPU_ISA_NS {
 template void run_cpu_typed<double>(const Call&);
+} // namespace ACTGRAD_CPU_ISA_NS
 } // namespace detail
 } // namespace actgrad

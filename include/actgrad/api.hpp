@@ -46,4 +46,10 @@ void gated_backward(const Activation& act, ConstTensorView a, ConstTensorView b,
                     ConstTensorView grad_out, TensorView grad_a, TensorView grad_b,
                     const ExecOptions& opt = {});
 
+// The instruction set the CPU loops run with: "avx512", "avx2" (with FMA) or "baseline". The
+// library carries a build of its CPU loops for each and picks the best this CPU supports, capped
+// by the environment variable ACTGRAD_CPU_ISA (the same names) when it is set. Results can
+// differ between them by rounding only: each meets the accuracy goals (docs/accuracy.md).
+const char* cpu_isa();
+
 } // namespace actgrad

@@ -13,6 +13,9 @@ public:
   enum class Kind { invalid_argument, unavailable, runtime };
   explicit Error(const std::string& what, Kind kind = Kind::invalid_argument)
       : std::runtime_error(what), kind_(kind) {}
+  // Defined out of line (host/api.cpp), so the vtable and destructor have one home: no
+  // translation unit compiled for another instruction set (host/cpu/) emits its own copy.
+  ~Error() override;
   Kind kind() const noexcept { return kind_; }
 
 private:

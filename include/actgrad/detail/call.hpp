@@ -23,9 +23,7 @@ struct Call {
   ExecOptions opt;
 };
 
-// CPU backend, one instantiation per storage type (host/cpu/cpu_run_*.cpp).
-template <class S>
-void run_cpu_typed(const Call& call);
+// CPU backend: one build per instruction set, picked at the first call (host/cpu/cpu_isa.hpp).
 void run_cpu(const Call& call);
 // CUDA backend (kernels/); throws Error(unavailable) in builds without CUDA.
 void run_cuda(const Call& call);
