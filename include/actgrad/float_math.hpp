@@ -58,8 +58,10 @@ constexpr float kLog2e = 0x1.715476p+0f;
 // Adding 1.5 * 2^23 rounds a float of magnitude < 2^22 to an integer, readable from the bits.
 constexpr float kShifter = 0x1.8p23f;
 
-// exp(x) = 2^k (hi + lo) with hi + lo in [0.70, 1.42], |lo| <= ulp(hi). x finite, |x| < 2^20
-// (NaN gives NaN in hi). The error of hi + lo against exp(x - k ln2) is below 2^-28 relative.
+// exp(x) = 2^k (hi + lo) with hi + lo in [0.70, 1.42]: hi = 1 + r rounded, lo the rest (up to
+// 0.06, not a rounding error). x finite, |x| < 2^20 (NaN gives NaN in hi). The error of hi + lo
+// against exp(x) 2^-k is below 2^-25.9 relative (measured on 2^22 random x in [-104, 88]
+// against long double expl, with and without FMA).
 struct ExpCore {
   float hi, lo;
   std::int32_t k;
@@ -139,30 +141,40 @@ ACTGRAD_HOST_DEVICE float split_log(float u, float* e) {
   return m - 1.0f;
 }
 
+// The result of log(x) or log1p(x), where `pole` is the argument that gives -inf (0 or -1): r
+// inside the domain; -inf at the pole, inf at inf, NaN below the pole and for NaN. One
+// comparison per select, and no && (GCC vectorises selects keyed by single comparisons, not
+// short-circuit logic).
+ACTGRAD_HOST_DEVICE float specials(float x, float pole, float r) {
+  float y = x == kInf ? kInf : r;
+  y = x == pole ? -kInf : y;
+  y = x < pole ? std::numeric_limits<float>::quiet_NaN() : y;
+  return x != x ? x : y;
+}
+
 // Natural log (0.78 ulp measured). log(0) = -inf, log(x < 0) = NaN, log(inf) = inf.
 ACTGRAD_HOST_DEVICE float log(float x) {
   const bool sub = x < 0x1p-126f;
   const float xs = sub ? x * 0x1p23f : x; // subnormals become normal
-  const float u = x > 0.0f && x < kInf ? xs : 1.0f;
+  const float xp = x > 0.0f ? xs : 1.0f;  // x <= 0 and NaN: any positive normal will do
+  const float u = xp < kInf ? xp : 1.0f;
   float e;
   const float f = split_log(u, &e);
   const float r = log_combine(sub ? e - 23.0f : e, f, log1p_tail(f));
-  if (x > 0.0f && x < kInf) return r;
-  return x == 0.0f ? -kInf : (x == kInf ? kInf : std::numeric_limits<float>::quiet_NaN());
+  return specials(x, 0.0f, r);
 }
 
 // log(1 + x) (0.80 ulp measured), relative to the result also for tiny x. log1p(-1) = -inf.
 ACTGRAD_HOST_DEVICE float log1p(float x) {
-  const bool ok = x > -1.0f && x < kInf;
-  const float xc = ok ? x : 0.0f;
+  const float xa = x > -1.0f ? x : 0.0f; // x <= -1 and NaN: any argument in range will do
+  const float xc = xa < kInf ? xa : 0.0f;
   const float u = 1.0f + xc; // 1 + x = u + ul exactly (TwoSum)
   const float bb = u - 1.0f;
   const float ul = (1.0f - (u - bb)) + (xc - bb);
   float e;
   const float f = split_log(u, &e);
   const float r = log_combine(e, f, log1p_tail(f) + ul / u); // log(u + ul) = log u + ul/u
-  if (ok) return r;
-  return x == -1.0f ? -kInf : (x == kInf ? kInf : std::numeric_limits<float>::quiet_NaN());
+  return specials(x, -1.0f, r);
 }
 
 } // namespace fl

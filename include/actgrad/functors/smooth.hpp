@@ -196,7 +196,6 @@ struct SoftplusOp : ActBase {
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
     const T u = beta * x;
-    if (u > threshold) return {x, T(1)};
     // beta x = u + rho exactly; 0 where u is infinite (overflow, x = -inf) or NaN.
     const T rho = math::fabs(u) < math::inf<T>() ? detail::smooth::fma(beta, x, -u) : T(0);
     const T e = math::exp(-math::fabs(u)); // in (0, 1]
@@ -205,7 +204,9 @@ struct SoftplusOp : ActBase {
     const T l = math::log1p(e);
     const T sp = u > T(0) ? u + l : l;    // softplus(u); NaN falls to l
     const T sig = u > T(0) ? big : small; // sigmoid(u)
-    return {(sp + sig * rho) / beta, sig + (big * small) * rho};
+    // The linear region by selects, not an early return (loops over them vectorise).
+    const bool linear = u > threshold;
+    return {linear ? x : (sp + sig * rho) / beta, linear ? T(1) : sig + (big * small) * rho};
   }
   ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const {
     const T v = beta * y;
