@@ -16,6 +16,7 @@
 #include <mpfr.h>
 
 #include "actgrad/activation.hpp"
+#include "actgrad/api.hpp"
 #include "reference.hpp"
 
 namespace {
@@ -130,9 +131,11 @@ int main(int argc, char** argv) {
   }
 
   std::printf("# Accuracy\n\n");
-  std::printf("Measured %s on %s (g++ %s, Release, CPU path), MPFR %s. Regenerate with\n"
-              "`build/tests/accuracy_report --date YYYY-MM-DD > docs/accuracy.md`.\n\n",
-              date.c_str(), cpu_model().c_str(), __VERSION__, mpfr_get_version());
+  std::printf("Measured %s on %s (g++ %s, Release, CPU path, %s build of the CPU loops), MPFR "
+              "%s. Regenerate with\n"
+              "`build/tests/accuracy_report --date YYYY-MM-DD > docs/accuracy.md` (set "
+              "`ACTGRAD_CPU_ISA=avx2` or `baseline` to measure another build).\n\n",
+              date.c_str(), cpu_model().c_str(), __VERSION__, cpu_isa(), mpfr_get_version());
   std::printf(
       "**How.** Each activation runs through the public API on the CPU (`forward_with_derivative` "
       "and `forward`; gated units `gated_forward_with_derivative` and `gated_forward`) and each "

@@ -1,7 +1,5 @@
 // CPU loops for bf16 storage: every activation x operation, compiled once per instruction set
-// (cpu_isa.hpp). libmvec vector math: results are rounded to a narrower type (see simd_math.hpp).
-#include "simd_math.hpp"
-
+// (cpu_isa.hpp), computed in float (detail/dispatch.hpp).
 #include "cpu_engine.hpp"
 
 namespace actgrad {

@@ -1,8 +1,6 @@
 // CPU loops for f32 storage: every activation x operation, compiled once per instruction set
-// (cpu_isa.hpp), computed in float (detail/dispatch.hpp); libmvec only for gelu's double kernel and pow
-// (see simd_math.hpp).
-#include "simd_math.hpp"
-
+// (cpu_isa.hpp), computed in float (detail/dispatch.hpp): actgrad's own float math, libm's powf
+// only for pow (scripts/check-cpu-loops).
 #include "cpu_engine.hpp"
 
 namespace actgrad {

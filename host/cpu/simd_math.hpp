@@ -4,10 +4,9 @@
 // exp(x), calling libmvec's _ZGV* entry points. libmvec is less accurate than scalar libm
 // (measured here against MPFR on 2^18 random inputs: up to 2.6 ulp in double and 3.9 ulp in
 // float), so this header is included only where the result is rounded to a narrower type
-// afterwards: f32, f16 and bf16 storage. Their float math no longer calls libm for exp, expm1,
-// log and log1p (actgrad/float_math.hpp); what is left is gelu's double kernel (erfc, exp) and
-// pow (powf). The f64 loops use scalar libm. The accuracy tests (tests/test_accuracy.cpp) measure
-// the end results against MPFR in every dtype.
+// afterwards. Only the saturation_stats loop (stats_cpu.cpp) uses it now, for its f' counts: the
+// elementwise engine's float math is actgrad's own (actgrad/float_math.hpp, gelu's float kernel)
+// and its f64 loops use scalar libm.
 #pragma once
 
 #include <cmath>
