@@ -362,7 +362,8 @@ void cpu_call(OpKind op, const Activation& act, const std::vector<const void*>& 
 
 // Agreement of the body with the CPU path (tests/storage_compare.hpp): the same functors in the
 // same compute type, but the CPU loop may be built for another instruction set (FMA contracts
-// differently), so results can differ by a few ulps. A body routed to the wrong index, functor, op or compute type misses this by far.
+// differently), so results can differ by a few ulps. A body routed to the wrong index, functor, op
+// or compute type misses this by far.
 
 // Runs the body for one op over views at `offs` (in place: first output on the first input).
 template <class S>
