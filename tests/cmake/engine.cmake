@@ -17,3 +17,11 @@ if(ACTGRAD_WITH_CUDA)
   target_compile_options(test_cuda_exhaustive PRIVATE
     $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr>)
 endif()
+# No FP64 instruction in the PTX of any f32, f16 or bf16 elementwise kernel (issue 10; the
+# script compiles those three translation units to PTX, about 40 s, no GPU needed).
+find_package(Python3 COMPONENTS Interpreter)
+if(ACTGRAD_WITH_CUDA AND NOT ACTGRAD_CPU_TESTS_ONLY AND Python3_FOUND)
+  add_test(NAME check_ptx_fp64
+           COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/scripts/check-ptx-fp64
+                   --nvcc ${CMAKE_CUDA_COMPILER} --arch 90)
+endif()
