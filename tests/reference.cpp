@@ -753,7 +753,9 @@ const std::vector<Entry>& table() {
                 if (p[1] == 0) return UnaryOut{f, Real(0)};
                 return UnaryOut{f, p[0] * beta * pow(x, beta - 1)};
               },
-              at({0}), {"beta=0.5", "beta=3", "alpha=2,beta=-1.5"}),
+              at({0}),
+              {"beta=0.5", "beta=3", "alpha=2,beta=-1.5", "beta=21.5", "alpha=1e-20,beta=4",
+               "alpha=-0.5,beta=5", "beta=0"}),
         // --- Gated linear units: out = act(a) b, d/da = b act'(a), d/db = act(a) ------------
         gated_by("glu", "sigmoid"),
         gated_by("geglu", "gelu"),

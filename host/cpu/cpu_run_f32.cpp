@@ -1,6 +1,6 @@
 // CPU loops for f32 storage: every activation x operation, compiled once per instruction set
-// (cpu_isa.hpp), computed in float (detail/dispatch.hpp): actgrad's own float math, libm's powf
-// only for pow (scripts/check-cpu-loops).
+// (cpu_isa.hpp), computed in float (detail/dispatch.hpp) with actgrad's own float math: no libm
+// call (scripts/check-cpu-loops).
 #include "cpu_engine.hpp"
 
 namespace actgrad {

@@ -111,15 +111,18 @@ ACTGRAD_HOST_DEVICE float expm1(float x) {
   return 2.0f * (b + (err + s * c.lo));
 }
 
+// R(s) = 2 atanh(s)/s - 2 as a polynomial in z = s^2 for |s| <= 0.1716 (m in [sqrt(1/2),
+// sqrt2)), relative error 3e-8 (fit in float): log(m) = 2s + s R with s = (m - 1)/(m + 1).
+ACTGRAD_HOST_DEVICE float log_r(float z) {
+  return z *
+         (0x1.555556p-1f +
+          z * (0x1.999998p-2f + z * (0x1.249324p-2f + z * (0x1.c67ac2p-3f + z * 0x1.8c8dbep-3f))));
+}
+
 // log(m) - f = -s (f - R) for m = 1 + f in [sqrt(1/2), sqrt2): the part after the exact f.
 ACTGRAD_HOST_DEVICE float log1p_tail(float f) {
   const float s = f / (2.0f + f);
-  const float z = s * s;
-  // R(s) = 2 atanh(s)/s - 2 as a polynomial in z = s^2, relative error 3e-8 (fit in float).
-  const float r =
-      z * (0x1.555556p-1f +
-           z * (0x1.999998p-2f + z * (0x1.249324p-2f + z * (0x1.c67ac2p-3f + z * 0x1.8c8dbep-3f))));
-  return -s * (f - r);
+  return -s * (f - log_r(s * s));
 }
 
 // e ln2 + f + tail, with e ln2 + f as an exact sum, rounded once. f = m - 1 exact.

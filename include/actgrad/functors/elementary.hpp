@@ -8,13 +8,64 @@
 #include <cmath>
 #include <limits>
 
+#include "actgrad/float_math.hpp"
 #include "actgrad/functors/base.hpp"
+#include "actgrad/functors/squashing.hpp"
 
 namespace actgrad {
 namespace detail {
 namespace elementary {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// ---- pow in float (f32, f16 and bf16 compute) ---------------------------------------------
+// scale |x|^e = exp(e log|x| + log|scale|): an error d in the exponent z is a relative error d in
+// the result, and |z| reaches 104 before the result leaves float's range, so log|x| is carried
+// as a double-word (about 2^-30 relative) and z too. Folding log|scale| into z keeps
+// scale |x|^e finite wherever it is representable, even where |x|^e alone is not.
+namespace sq = squashing;
+
+// log(ax) as hi + lo for positive finite ax (subnormals too): ax = 2^e m, m in [sqrt(1/2), sqrt2),
+// log m = 2s + s R(s^2) with s = (m - 1)/(m + 1) a double-word quotient (R: float_math's log_r,
+// at most 1% of log m), and e log 2 from the three-part ln 2 (e ln2_1 and e ln2_2 exact).
+ACTGRAD_HOST_DEVICE sq::Pair<float> log_dw(float ax) {
+  const bool sub = ax < 0x1p-126f;
+  const float u = sub ? ax * 0x1p23f : ax;
+  float e;
+  const float f = math::fl::split_log(u, &e); // m = 1 + f exactly
+  e = sub ? e - 23.0f : e;
+  const sq::Pair<float> s = sq::div(f, sq::divisor(sq::two_sum(2.0f, f))); // 2 + f in [1.7, 2.5]
+  sq::Pair<float> l = sq::two_sum(e * math::fl::kLn2A, 2.0f * s.hi);
+  l.lo += e * math::fl::kLn2B +
+          (2.0f * s.lo + (s.hi * math::fl::log_r(s.hi * s.hi) + e * math::fl::kLn2C));
+  return sq::fast_two_sum(l.hi, l.lo);
+}
+
+// exp(z.hi + z.lo): 0 below -104, inf above 89; 2^k applied in two exact steps, so a subnormal
+// result is rounded once.
+ACTGRAD_HOST_DEVICE float exp_dw(sq::Pair<float> z) {
+  const math::fl::ExpCore c = math::fl::exp_core(math::fl::clamp_keep_nan(z.hi, -110.0f, 90.0f));
+  const std::int32_t k1 = c.k / 2, k2 = c.k - k1; // both in [-80, 65]
+  const float m = c.hi + (c.lo + (c.hi + c.lo) * z.lo);
+  return (m * math::fl::pow2i(k1)) * math::fl::pow2i(k2);
+}
+
+// scale x^e for x not NaN, scale != 0, finite e; the caller handles x < 0 with non-integer e.
+// ln_scale = log|scale| as a pair, sign = sign of scale, odd = 1 for an odd integer e, else 0.
+// 0^e = 0 (e > 0) or inf (e < 0), inf^e the reverse (C pow), with the signs of x^e and scale.
+ACTGRAD_HOST_DEVICE float pow_scaled(float x, float e, float e_lo, sq::Pair<float> ln_scale,
+                                     float sign, float odd) {
+  const float ax = math::fabs(x);
+  const float a0 = ax > 0.0f ? ax : 1.0f; // 0 and inf take their values by the selects below
+  const float a1 = a0 < math::inf<float>() ? a0 : 1.0f;
+  const sq::Pair<float> l = log_dw(a1);
+  sq::Pair<float> z = sq::two_prod(e, l.hi);
+  z.lo += e * l.lo + e_lo * l.hi; // e + e_lo is the exact exponent (beta - 1 split exactly)
+  const float mag0 = exp_dw(sq::add(z, ln_scale));
+  const float mag1 = ax == 0.0f ? (e > 0.0f ? 0.0f : math::inf<float>()) : mag0;
+  const float mag = ax == math::inf<float>() ? (e > 0.0f ? math::inf<float>() : 0.0f) : mag1;
+  return (sign * (1.0f + odd * (math::copysign(1.0f, x) - 1.0f))) * mag;
+}
 
 } // namespace elementary
 } // namespace detail
@@ -178,11 +229,18 @@ struct LogOp : ActBase {
 // log|x|) to first order, since the rounding of beta - 1 is amplified by |log x| in pow. Where
 // x^e overflows but the scaled result may not (|alpha| or |alpha beta| < 1), it is computed as
 // (scale |x|^(e/2)) |x|^(e/2). Not from y (x cannot be recovered for even beta).
-// Measured max error: see docs/accuracy.md.
+// f32, f16 and bf16 are computed in float without libm: pow_scaled above, with the same special
+// cases. Measured max error: see docs/accuracy.md.
 template <class T>
 struct PowOp : ActBase {
   T alpha, beta, alpha_beta, bm1, bm1_lo;
   bool beta_integer; // x^beta is real for x < 0
+  // The float kernel's constants: log|alpha| and log|alpha beta| as pairs, their signs, 1 for an
+  // odd integer beta (beta - 1), -inf or 0 (x below it gives NaN: x < 0 for non-integer beta).
+  float ln_alpha_hi = 0, ln_alpha_lo = 0, ln_ab_hi = 0, ln_ab_lo = 0;
+  float sign_alpha = 1, sign_ab = 1, odd_beta = 0, odd_bm1 = 0, nan_below = 0;
+  // 0 where the case holds, NaN where not (see fused()).
+  float when_alpha0 = 0, when_beta0 = 0, when_beta1 = 0;
   explicit PowOp(const Params& p)
       : alpha(T(p[0])), beta(T(p[1])), alpha_beta(T(p[0] * p[1])), bm1(beta - T(1)),
         beta_integer(std::floor(beta) == beta) {
@@ -190,6 +248,22 @@ struct PowOp : ActBase {
     const T b_part = bm1 - beta;
     const T a_part = bm1 - b_part;
     bm1_lo = (beta - a_part) + (T(-1) - b_part);
+    // 0 where alpha or alpha beta is 0: those cases are exact selects in fused().
+    const double la = alpha == T(0) ? 0.0 : std::log(std::fabs(double(alpha)));
+    const double lab = p[0] * p[1] == 0 ? 0.0 : std::log(std::fabs(p[0] * p[1]));
+    ln_alpha_hi = float(la);
+    ln_alpha_lo = float(la - double(ln_alpha_hi));
+    ln_ab_hi = float(lab);
+    ln_ab_lo = float(lab - double(ln_ab_hi));
+    sign_alpha = alpha < T(0) ? -1.0f : 1.0f;
+    sign_ab = p[0] * p[1] < 0 ? -1.0f : 1.0f;
+    odd_beta = beta_integer && std::fmod(std::fabs(double(beta)), 2.0) == 1.0 ? 1.0f : 0.0f;
+    odd_bm1 = beta_integer && std::fmod(std::fabs(double(bm1)), 2.0) == 1.0 ? 1.0f : 0.0f;
+    nan_below = beta_integer ? -std::numeric_limits<float>::infinity() : 0.0f;
+    const float no = std::numeric_limits<float>::quiet_NaN();
+    when_alpha0 = alpha == T(0) ? 0.0f : no;
+    when_beta0 = beta == T(0) ? 0.0f : no;
+    when_beta1 = beta == T(1) ? 0.0f : no;
   }
   static ActMeta meta() {
     using detail::elementary::kInf;
@@ -202,36 +276,65 @@ struct PowOp : ActBase {
              {"beta", 1, -kInf, kInf, true, true, "exponent"}},
             {1, 1, 1, Saturation::none, Saturation::none, true, true}};
   }
-  // scale * x^e without an intermediate overflow: where x^e overflows but scale * x^e may not
-  // (|scale| < 1), it is (scale * |x|^(e/2)) * |x|^(e/2) with the sign of x^e.
+  // scale * x^e without an intermediate overflow or underflow: where x^e overflows but
+  // scale * x^e may not (|scale| < 1), or x^e is subnormal or 0 and scale * x^e may be larger
+  // (|scale| > 1 would multiply the subnormal's absolute rounding error), it is
+  // (scale * |x|^(e/2)) * |x|^(e/2) with the sign of x^e, rounded once at the end.
   ACTGRAD_HOST_DEVICE static T scaled_pow(T x, T e, T scale) {
     const T p = math::pow(x, e);
     const T ax = math::fabs(x);
-    if (math::fabs(p) == math::inf<T>() && ax > T(0) && ax < math::inf<T>()) {
+    const bool out_of_range =
+        math::fabs(p) == math::inf<T>() || !(math::fabs(p) >= std::numeric_limits<T>::min());
+    if (out_of_range && ax > T(0) && ax < math::inf<T>()) {
       const T h = math::pow(ax, T(0.5) * e);
       const T v = (scale * h) * h;
-      return p < T(0) ? -v : v;
+      return math::copysign(T(1), p) < T(0) ? -v : v; // p may be -0
     }
     return scale * p;
   }
   ACTGRAD_HOST_DEVICE T forward(T x) const {
-    if (math::isnan(x)) return x;
-    if (x < T(0) && !beta_integer) return math::quiet_nan<T>(); // also at -inf, unlike C pow
-    if (alpha == T(0)) return T(0);
-    return beta == T(0) ? alpha : scaled_pow(x, beta, alpha);
+    if constexpr (sizeof(T) == sizeof(float)) {
+      return fused(x).y;
+    } else {
+      if (math::isnan(x)) return x;
+      if (x < T(0) && !beta_integer) return math::quiet_nan<T>(); // also at -inf, unlike C pow
+      if (alpha == T(0)) return T(0);
+      return beta == T(0) ? alpha : scaled_pow(x, beta, alpha);
+    }
   }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
-    if (math::isnan(x)) return {x, x};
-    if (x < T(0) && !beta_integer) return {math::quiet_nan<T>(), math::quiet_nan<T>()};
-    if (alpha == T(0)) return {T(0), T(0)};
-    if (beta == T(0)) return {alpha, T(0)};
-    if (beta == T(1)) return {alpha * x, alpha};
-    const T y = scaled_pow(x, beta, alpha);
-    T d = scaled_pow(x, bm1, alpha_beta);
-    const T ax = math::fabs(x);
-    if (bm1_lo != T(0) && ax > T(0) && ax < math::inf<T>() && math::fabs(d) < math::inf<T>())
-      d += d * (bm1_lo * math::log(ax));
-    return {y, d};
+    if constexpr (sizeof(T) == sizeof(float)) {
+      namespace el = detail::elementary;
+      // Selects only, also for the per-call cases alpha = 0, beta = 0 and beta = 1 (a branch
+      // would stop the loop from vectorising); the general value is computed and discarded there.
+      // GCC 12 vectorises selects keyed by per-element comparisons but not by a per-call bool, so
+      // each flag is the comparison |x| >= w with w = 0 (true for every x but NaN) or NaN (true
+      // for none); NaN x is overridden last.
+      const float y =
+          el::pow_scaled(x, beta, 0.0f, {ln_alpha_hi, ln_alpha_lo}, sign_alpha, odd_beta);
+      const float d = el::pow_scaled(x, bm1, bm1_lo, {ln_ab_hi, ln_ab_lo}, sign_ab, odd_bm1);
+      const float ax = math::fabs(x);
+      const float y1 = ax >= when_beta1 ? alpha * x : y;
+      const float d1 = ax >= when_beta1 ? alpha : d;
+      const float y2 = ax >= when_beta0 ? alpha : y1;
+      const float d2 = ax >= when_beta0 ? 0.0f : d1;
+      const float y3 = ax >= when_alpha0 ? 0.0f : y2;
+      const float d3 = ax >= when_alpha0 ? 0.0f : d2;
+      const float bad = x < nan_below ? math::quiet_nan<float>() : x; // NaN where undefined
+      return {bad != bad ? bad : y3, bad != bad ? bad : d3};
+    } else {
+      if (math::isnan(x)) return {x, x};
+      if (x < T(0) && !beta_integer) return {math::quiet_nan<T>(), math::quiet_nan<T>()};
+      if (alpha == T(0)) return {T(0), T(0)};
+      if (beta == T(0)) return {alpha, T(0)};
+      if (beta == T(1)) return {alpha * x, alpha};
+      const T y = scaled_pow(x, beta, alpha);
+      T d = scaled_pow(x, bm1, alpha_beta);
+      const T ax = math::fabs(x);
+      if (bm1_lo != T(0) && ax > T(0) && ax < math::inf<T>() && math::fabs(d) < math::inf<T>())
+        d += d * (bm1_lo * math::log(ax));
+      return {y, d};
+    }
   }
 };
 
