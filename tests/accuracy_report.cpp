@@ -134,7 +134,8 @@ int main(int argc, char** argv) {
   std::printf("Measured %s on %s (g++ %s, Release, CPU path, %s build of the CPU loops), MPFR "
               "%s. Regenerate with\n"
               "`build/tests/accuracy_report --date YYYY-MM-DD > docs/accuracy.md` (set "
-              "`ACTGRAD_CPU_ISA=avx2` or `baseline` to measure another build).\n\n",
+              "`ACTGRAD_CPU_ISA=avx2` or `baseline` to measure another build). f32 over every "
+              "input against the f64 path: docs/accuracy-exhaustive.md.\n\n",
               date.c_str(), cpu_model().c_str(), __VERSION__, cpu_isa(), mpfr_get_version());
   std::printf(
       "**How.** Each activation runs through the public API on the CPU (`forward_with_derivative` "
