@@ -32,24 +32,6 @@ using namespace actgrad;
 constexpr double kGateB = 1.5;
 constexpr std::int64_t kChunk = std::int64_t(1) << 22;
 
-struct Stats {
-  double max_ulp = 0;
-  double worst_x = 0;
-  std::int64_t over = 0; // beyond the bound and not accepted by the abs rule
-  std::int64_t abs_points = 0;
-  double max_abs_units = 0;
-};
-
-void merge(Stats& into, const Stats& s) {
-  if (s.max_ulp > into.max_ulp) {
-    into.max_ulp = s.max_ulp;
-    into.worst_x = s.worst_x;
-  }
-  into.over += s.over;
-  into.abs_points += s.abs_points;
-  into.max_abs_units = std::max(into.max_abs_units, s.max_abs_units);
-}
-
 float from_bits(std::uint32_t u) {
   float f;
   std::memcpy(&f, &u, sizeof f);
@@ -63,7 +45,7 @@ std::string hex(double v) {
 }
 
 // Slots: 0 = f (out), 1 = f' (d/da).
-void run(const Activation& act, std::int64_t stride, Stats st[2]) {
+void run(const Activation& act, std::int64_t stride, ref::OutStats st[2]) {
   const bool gated = act.is_gated();
   const ref::Bound bounds[2] = {ref::bound_for(act, DType::f32, int(ref::Out::f)),
                                 ref::bound_for(act, DType::f32, int(ref::Out::df))};
@@ -88,31 +70,22 @@ void run(const Activation& act, std::int64_t stride, Stats st[2]) {
     }
 #pragma omp parallel
     {
-      Stats local[2];
+      ref::OutStats local[2];
 #pragma omp for nowait
       for (std::int64_t i = 0; i < n; ++i) {
         const double got[2] = {y[i], d[i]};
         const double want[2] = {y64[i], d64[i]};
+        const double b = gated ? kGateB : 0.0;
         for (int s = 0; s < 2; ++s) {
           ref::Rounded r;
           r.f64 = want[s];
           r.f32 = float(want[s]);
-          const ref::Verdict v =
-              ref::judge(bounds[s], act, DType::f32, x64[i], gated ? kGateB : 0.0, got[s], r);
-          Stats& t = local[s];
-          if (v.abs_rule) {
-            ++t.abs_points;
-            t.max_abs_units = std::max(t.max_abs_units, v.abs_units);
-          }
-          if ((!v.abs_rule || !v.ok) && v.ulps > t.max_ulp) {
-            t.max_ulp = v.ulps;
-            t.worst_x = x64[i];
-          }
-          if (!v.ok) ++t.over;
+          const ref::Verdict v = ref::judge(bounds[s], act, DType::f32, x64[i], b, got[s], r);
+          ref::record(local[s], v, x64[i], b, got[s], double(r.f32));
         }
       }
 #pragma omp critical
-      for (int s = 0; s < 2; ++s) merge(st[s], local[s]);
+      for (int s = 0; s < 2; ++s) ref::merge(st[s], local[s]);
     }
   }
 }
@@ -176,14 +149,14 @@ int main(int argc, char** argv) {
     const std::string name = catalogue_info(id).name;
     if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) continue;
     const Activation act = Activation::parse(name);
-    Stats st[2];
+    ref::OutStats st[2];
     run(act, stride, st);
     std::printf("| %s | %s | %s | %s | %s | %lld | %lld (%s) |\n", name.c_str(),
                 num(st[0].max_ulp).c_str(), hex(st[0].worst_x).c_str(), num(st[1].max_ulp).c_str(),
-                hex(st[1].worst_x).c_str(), (long long)(st[0].over + st[1].over),
+                hex(st[1].worst_x).c_str(), (long long)(st[0].failures + st[1].failures),
                 (long long)st[1].abs_points, num(st[1].max_abs_units).c_str());
     std::fflush(stdout);
-    if (st[0].over + st[1].over) ++failed;
+    if (st[0].failures + st[1].failures) ++failed;
   }
   std::printf("\n%d activation(s) with inputs over the bound.\n", failed);
   return 0;

@@ -1480,6 +1480,36 @@ constexpr std::size_t kFailuresKept = 8;
 
 } // namespace
 
+void record(OutStats& s, const Verdict& v, double x, double b, double got, double expected) {
+  if (v.abs_rule) {
+    ++s.abs_points;
+    s.max_abs_units = std::max(s.max_abs_units, v.abs_units);
+  }
+  // Points the abs rule accepted do not count towards the max ulp; failures always do.
+  if ((!v.abs_rule || !v.ok) && v.ulps > s.max_ulp) {
+    s.max_ulp = v.ulps;
+    s.worst_x = x;
+    s.worst_b = b;
+  }
+  if (!v.ok) {
+    ++s.failures;
+    if (s.first.size() < kFailuresKept) s.first.push_back({x, b, got, expected, v.ulps});
+  }
+}
+
+void merge(OutStats& into, const OutStats& part) {
+  if (part.max_ulp > into.max_ulp) {
+    into.max_ulp = part.max_ulp;
+    into.worst_x = part.worst_x;
+    into.worst_b = part.worst_b;
+  }
+  into.max_abs_units = std::max(into.max_abs_units, part.max_abs_units);
+  into.abs_points += part.abs_points;
+  into.failures += part.failures;
+  for (const Failure& f : part.first)
+    if (into.first.size() < kFailuresKept) into.first.push_back(f);
+}
+
 Verdict judge(const Bound& bound, const Activation& act, DType t, double x, double b, double got,
               const Rounded& expected) {
   Verdict v;
@@ -1562,22 +1592,7 @@ Measurement measure(const Activation& act, DType t, bool quick) {
       const Rounded& expected = refs[i].out[ref_slot];
       const double g = got[i][slot];
       const double b = m.gated ? bs[i] : 0.0;
-      const Verdict v = judge(bound, act, t, xs[i], b, g, expected);
-      if (v.abs_rule) {
-        ++s.abs_points;
-        s.max_abs_units = std::max(s.max_abs_units, v.abs_units);
-      }
-      // Points the abs rule accepted do not count towards the max ulp; failures always do.
-      if ((!v.abs_rule || !v.ok) && v.ulps > s.max_ulp) {
-        s.max_ulp = v.ulps;
-        s.worst_x = xs[i];
-        s.worst_b = b;
-      }
-      if (!v.ok) {
-        ++s.failures;
-        if (s.first.size() < kFailuresKept)
-          s.first.push_back({xs[i], b, g, expected.in(t), v.ulps});
-      }
+      record(s, judge(bound, act, t, xs[i], b, g, expected), xs[i], b, g, expected.in(t));
     }
   }
   return m;

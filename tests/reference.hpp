@@ -161,6 +161,10 @@ struct Verdict {
 };
 Verdict judge(const Bound& bound, const Activation& act, DType t, double x, double b, double got,
               const Rounded& expected);
+// Adds one judged point to an output's statistics (`expected` is the value in the dtype).
+void record(OutStats& s, const Verdict& v, double x, double b, double got, double expected);
+// Folds the statistics of another part of the same run into `into`.
+void merge(OutStats& into, const OutStats& part);
 
 struct Measurement {
   std::string act;
