@@ -11,3 +11,14 @@ LAUNCHERS=()
 if command -v ccache >/dev/null 2>&1; then
   LAUNCHERS=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
 fi
+# The Python environment (scripts/setup-python) and `pip install .` of the package into it.
+VENV="${ACTGRAD_VENV:-$ROOT/build/venv}"
+pip_install_actgrad() { # extra pip arguments...
+  local cfg=(--config-settings=build-dir="$ROOT/build/python"
+    --config-settings=cmake.define.CMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHS}")
+  if [ ${#LAUNCHERS[@]} -gt 0 ]; then
+    cfg+=(--config-settings=cmake.define.CMAKE_CXX_COMPILER_LAUNCHER=ccache
+      --config-settings=cmake.define.CMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+  fi
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${cfg[@]}" "$@" "$ROOT"
+}
