@@ -13,7 +13,11 @@ and the binding's fixed cost: one actgrad.forward call on a single element. Smal
 per-call overhead of each path, large ones the loops. Times are medians over repeats (CUDA:
 synchronised). Prints a markdown table; --out writes JSON lines.
 
-  bench/python_peers.py [--device cpu|cuda] [--sizes 10,24] [--acts silu,gelu,...]
+With --mlp it also times a transformer MLP block, forward + backward, three ways: Linear ->
+SwiGLU -> Linear and Linear -> GELU(tanh) -> Linear with actgrad.torch's modules, against the
+same blocks in torch eager and under torch.compile (bf16 on CUDA, f32 on the CPU).
+
+  bench/python_peers.py [--device cpu|cuda] [--sizes 10,24] [--acts silu,gelu,...] [--mlp]
 """
 import argparse
 import json
@@ -55,6 +59,7 @@ def main():
     ap.add_argument("--sizes", default="10,24", help="log2 of the element counts")
     ap.add_argument("--acts", default="silu,gelu,sigmoid")
     ap.add_argument("--no-compile", action="store_true", help="leave torch.compile out")
+    ap.add_argument("--mlp", action="store_true", help="also time the MLP blocks")
     ap.add_argument("--out", help="JSON lines file")
     args = ap.parse_args()
 
@@ -129,6 +134,9 @@ def main():
                 rows.append({"act": act, "log2n": log2n, "path": label, "s": timeit(fn, sync)})
                 print(f"# {act} 2^{log2n} {label}: {rows[-1]['s'] * 1e6:.1f} us", file=sys.stderr)
 
+    if args.mlp:
+        rows += mlp_rows(args, torch, at, sync)
+
     if args.out:
         with open(args.out, "w") as f:
             for r in rows:
@@ -137,7 +145,7 @@ def main():
     print(f"device {args.device}; torch {torch.__version__}"
           + (f"; jax {jax.__version__}" if jax else "") + f"; actgrad CPU ISA {actgrad.cpu_isa()}")
     print(f"binding fixed cost (actgrad.forward on 1 element): {overhead * 1e6:.2f} us\n")
-    labels = [lbl for lbl in dict.fromkeys(r["path"] for r in rows if r["log2n"])]
+    labels = [lbl for lbl in dict.fromkeys(r["path"] for r in rows if r["log2n"] > 0)]
     print("| act | n | " + " | ".join(labels) + " |")
     print("|---|---|" + "---|" * len(labels))
     for act in args.acts.split(","):
@@ -145,6 +153,53 @@ def main():
             t = {r["path"]: r["s"] for r in rows if r["act"] == act and r["log2n"] == log2n}
             cells = [f"{t[lbl] * 1e6:.1f} us" if lbl in t else "-" for lbl in labels]
             print(f"| {act} | 2^{log2n} | " + " | ".join(cells) + " |")
+    mlp = [r for r in rows if r["act"].startswith("mlp")]
+    if mlp:
+        print("\n| MLP block fwd+bwd | actgrad.torch | torch eager | torch.compile |")
+        print("|---|---|---|---|")
+        for block in dict.fromkeys(r["act"] for r in mlp):
+            t = {r["path"]: r["s"] for r in mlp if r["act"] == block}
+            cells = [f"{t[p] * 1e3:.3f} ms" if p in t else "-"
+                     for p in ("actgrad.torch", "torch eager", "torch.compile")]
+            print(f"| {block} | " + " | ".join(cells) + " |")
+
+
+def mlp_rows(args, torch, at, sync):
+    """Linear -> act -> Linear, forward + backward, with actgrad's modules and torch's."""
+    F = torch.nn.functional
+    cuda = args.device == "cuda"
+    dtype = torch.bfloat16 if cuda else torch.float32
+    tokens, d, h = (8192, 1024, 4096) if cuda else (512, 256, 1024)
+    dev = torch.device(args.device)
+
+    class TorchSwiGLU(torch.nn.Module):
+        def forward(self, x):
+            a, b = x.chunk(2, -1)
+            return F.silu(a) * b
+
+    def block(kind, ours):
+        if kind == "swiglu":
+            act, width = (at.nn.SwiGLU() if ours else TorchSwiGLU()), h
+        else:
+            act = at.nn.GELU(approximate="tanh") if ours else torch.nn.GELU(approximate="tanh")
+            width = 2 * h
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Linear(d, 2 * h), act,
+                                   torch.nn.Linear(width, d)).to(dev, dtype)
+
+    x = torch.randn(tokens, d, device=dev, dtype=dtype, requires_grad=True)
+    rows = []
+    for kind in ("swiglu", "gelu_tanh"):
+        variants = [("actgrad.torch", block(kind, True)), ("torch eager", block(kind, False))]
+        if not args.no_compile:
+            variants.append(("torch.compile", torch.compile(block(kind, False))))
+        for label, model in variants:
+            def step(m=model):
+                m(x).sum().backward()
+            rows.append({"act": f"mlp {kind} {tokens}x{d}x{h} {str(dtype)[6:]}", "log2n": -1,
+                         "path": label, "s": timeit(step, sync)})
+            print(f"# mlp {kind} {label}: {rows[-1]['s'] * 1e3:.3f} ms", file=sys.stderr)
+    return rows
 
 
 if __name__ == "__main__":

@@ -18,6 +18,15 @@ def test_catalogue_matches_activation_objects():
         assert all(a.params[p["name"]] == p["default"] for p in e["params"])
 
 
+def test_xla_ffi_handlers_built_where_jax_is():
+    # jaxlib is a build requirement, so a package that finds jax at run time has the handlers;
+    # without this check a build that lost them would only skip test_jax.py.
+    pytest.importorskip("jaxlib")
+    assert sorted(actgrad._actgrad.ffi_targets) == sorted([
+        "forward", "forward_with_derivative", "backward", "backward_from_output",
+        "gated_forward", "gated_backward"])
+
+
 def test_activation_spec_round_trip():
     a = actgrad.activation("leaky_relu:negative_slope=0.2")
     assert a.params == {"negative_slope": 0.2}
