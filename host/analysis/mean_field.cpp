@@ -70,6 +70,17 @@ double mean_field_chi(const Activation& act, double sigma_w2, double q) {
   return sigma_w2 * gaussian_mean_square(act, std::max(q, kMinQ), true);
 }
 
+double mean_field_qmap_slope(const Activation& act, double sigma_w2, double q) {
+  // d/dq E[phi(sqrt(q) z)^2] = E[phi(sqrt(q) z) phi'(sqrt(q) z) z] / sqrt(q); the integrand is
+  // even in z, so the half line carries it twice.
+  const double s = std::sqrt(std::max(q, kMinQ));
+  const double e = half_line_integral([&](double z) {
+    const Fused<double> p = evaluate(act, s * z), m = evaluate(act, -s * z);
+    return (p.y * p.dy - m.y * m.dy) * z;
+  });
+  return sigma_w2 * e / s;
+}
+
 MeanField mean_field(const Activation& act, double sigma_w2, double sigma_b2) {
   check_variances(sigma_w2, sigma_b2);
   const double S = sigma_w2, T = sigma_b2;

@@ -7,4 +7,5 @@
 #include "actgrad/error.hpp"
 #include "actgrad/saturation.hpp"
 #include "actgrad/scalar.hpp"
+#include "actgrad/shaping.hpp"
 #include "actgrad/tensor.hpp"

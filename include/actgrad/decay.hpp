@@ -84,5 +84,7 @@ MeanFieldTrajectory mean_field_trajectory(const Activation& act, double sigma_w2
 // S E[phi'(sqrt(q) z)^2] (chi at q), z ~ N(0,1), by adaptive Gauss-Kronrod split at z = 0.
 double mean_field_qmap(const Activation& act, double sigma_w2, double sigma_b2, double q);
 double mean_field_chi(const Activation& act, double sigma_w2, double q);
+// The q-map's slope S d/dq E[phi(sqrt(q) z)^2] = S E[phi phi'(sqrt(q) z) z] / sqrt(q) (chi_q at q).
+double mean_field_qmap_slope(const Activation& act, double sigma_w2, double q);
 
 } // namespace actgrad

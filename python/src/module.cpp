@@ -232,6 +232,33 @@ NB_MODULE(_actgrad, m) {
            [](const actgrad::Activation& a) { return nb::hash(nb::str(a.to_string().c_str())); });
 
   m.def("catalogue", &catalogue, "The catalogue, one dict per activation, in catalogue order");
+
+  // Initialisation (actgrad.init): the library's shaping functions.
+  m.def("variance_gain", &actgrad::variance_gain, "act"_a);
+  m.def("fan_in_std", &actgrad::fan_in_std, "act"_a, "fan_in"_a);
+  auto critical_dict = [](const actgrad::CriticalPoint& c) {
+    nb::dict d;
+    d["sigma_w2"] = c.sigma_w2;
+    d["sigma_b2"] = c.sigma_b2;
+    d["q_star"] = c.q_star;
+    d["chi1"] = c.chi1;
+    d["chi_q"] = c.chi_q;
+    d["xi_q"] = c.xi_q;
+    d["xi_c"] = c.xi_c;
+    return d;
+  };
+  m.def(
+      "critical_point_at_q_star",
+      [critical_dict](const actgrad::Activation& a, double q) {
+        return critical_dict(actgrad::critical_point_at_q_star(a, q));
+      },
+      "act"_a, "q_star"_a);
+  m.def(
+      "critical_point_at_sigma_b2",
+      [critical_dict](const actgrad::Activation& a, double t) {
+        return critical_dict(actgrad::critical_point_at_sigma_b2(a, t));
+      },
+      "act"_a, "sigma_b2"_a);
   m.def("cpu_isa", [] { return std::string(actgrad::cpu_isa()); });
   m.def("cuda_available", [] { return actgrad::Device::cuda_available(); });
   m.def("device_reason", [] { return actgrad::Device::automatic_reason(); });
