@@ -178,6 +178,127 @@ TEST(Critical, Refusals) {
                actgrad::Error);
 }
 
+// --- DKS and TAT --------------------------------------------------------------------------
+
+// The DKS reference implementation's parameter test (google-deepmind/dks,
+// tests/test_activation_transform.py): a ResNet-101-like net (stages of 3, 4, 23, 3 blocks,
+// shortcut weight 0.6, three nonlinear layers per branch), DKS zeta = 1.2, TAT tau = 0.2 and
+// eta = 0.75. Its "gelu" is the tanh approximation (our gelu_tanh) and its "gelu_exact" our gelu.
+// Checked as the reference checks itself: |ours - theirs| < 1.5e-7 (assert_almost_equal, 7
+// decimals).
+actgrad::NetworkShape reference_resnet() {
+  actgrad::NetworkShape net;
+  net.resnet_blocks = {3, 4, 23, 3};
+  net.shortcut_weight = 0.6;
+  net.branch_depth = 3;
+  return net;
+}
+
+void expect_transform(const actgrad::ActivationTransform& t, double a, double b, double d, double g,
+                      const std::string& what, double tol = 1.5e-7) {
+  EXPECT_NEAR(t.input_scale, a, tol) << what;
+  EXPECT_NEAR(t.input_shift, b, tol) << what;
+  EXPECT_NEAR(t.output_shift, d, tol) << what;
+  EXPECT_NEAR(t.output_scale, g, tol) << what;
+}
+
+TEST(Dks, ReferenceParameterTest) {
+  const actgrad::NetworkShape net = reference_resnet();
+  auto dks = [&](const char* spec) {
+    return actgrad::dks_transform(Activation::parse(spec), net, 1.2);
+  };
+  expect_transform(dks("softplus"), 0.18761008168267976, 0.40688063442262007, -0.9213466151411376,
+                   8.878672543665223, "softplus");
+  expect_transform(dks("tanh"), 0.07461073057540868, 0.5566915199964182, -0.5034378768692127,
+                   18.002635964442558, "tanh");
+  expect_transform(dks("gelu_tanh"), 0.07036271496383567, 0.2586837248593587, -0.15758328114374964,
+                   20.249573305194307, "gelu (tanh approximation)");
+  expect_transform(dks("gelu"), 0.07043253126531114, 0.259489297927707, -0.15815378961903598,
+                   20.21158902315857, "gelu_exact");
+  const actgrad::ActivationTransform lr = dks("leaky_relu");
+  EXPECT_NEAR(lr.negative_slope, 0.8761257073473065, 1.5e-7);
+  expect_transform(lr, 1.0, -6.372924855154692e-13, -0.049418692997275034, 1.0651832705682147,
+                   "leaky_relu");
+  // relu: the reference's numbers carry its quadrature's error on relu's step-shaped f'^2 (a
+  // 100000-point Gauss-Legendre rule on [-10, 10] puts ~1e-5 on a step away from a node):
+  // input_scale 0.3685360046708044 and output_scale 2.721729988761473, where the exact
+  // integrals (Gauss-Kronrod split at the kink, as here) give 0.3685436 and 2.7216751. The
+  // output_shift, a smooth integral, agrees to 1e-7.
+  const actgrad::ActivationTransform r = dks("relu");
+  EXPECT_EQ(r.input_shift, 1.0);
+  EXPECT_NEAR(r.input_scale, 0.3685360046708044, 1e-5);
+  EXPECT_NEAR(r.output_shift, -1.000373858553784, 1.5e-7);
+  EXPECT_NEAR(r.output_scale, 2.721729988761473, 1e-4);
+}
+
+TEST(Tat, ReferenceParameterTest) {
+  const actgrad::NetworkShape net = reference_resnet();
+  auto tat = [&](const char* spec) {
+    return actgrad::tat_transform(Activation::parse(spec), net, 0.2, 0.75);
+  };
+  expect_transform(tat("softplus"), 0.15011489794748328, 0.5374599901127068, -0.996481014465811,
+                   10.54880187880574, "softplus");
+  // tanh's mirror pair: the reference reports the positive input_shift here, as we always do.
+  expect_transform(tat("tanh"), 0.0580205218578313, 0.5218639804099805, -0.4796430704354356,
+                   22.36066261763117, "tanh");
+  const actgrad::ActivationTransform lr = tat("leaky_relu");
+  EXPECT_NEAR(lr.output_scale, 1.196996549778802, 1.5e-7);
+  EXPECT_NEAR(lr.negative_slope, 0.6291800290346146, 1.5e-7);
+}
+
+TEST(DksTat, PlainMlpOfDepth100) {
+  // The reference run on a chain of 100 nonlinear layers (DKS zeta = 1.5, TAT tau = 0.3,
+  // eta = 0.9), computed with the reference code (dks 0.1.2) for this test.
+  actgrad::NetworkShape mlp;
+  mlp.depth = 100;
+  expect_transform(actgrad::dks_transform(Activation::parse("tanh"), mlp, 1.5), 0.09043794488904135,
+                   0.5601066908545733, -0.5050043766915877, 14.90252581282328, "tanh dks");
+  expect_transform(actgrad::tat_transform(Activation::parse("softplus"), mlp, 0.3),
+                   0.14912473982518515, 0.537425584076225, -0.9964733447980851, 10.61903876170063,
+                   "softplus tat");
+  expect_transform(actgrad::tat_transform(Activation::parse("gelu"), mlp, 0.3),
+                   0.057671665567451576, 0.3270488137340762, -0.2049561360619354, 23.0519464217461,
+                   "gelu (exact) tat");
+  const actgrad::ActivationTransform lr =
+      actgrad::tat_transform(Activation::parse("leaky_relu"), mlp, 0.3, 0.9);
+  EXPECT_NEAR(lr.negative_slope, 0.5704395323991776, 1.5e-7);
+  EXPECT_NEAR(lr.output_scale, 1.2284042441106242, 1.5e-7);
+}
+
+TEST(DksTat, TransformedActivationMeetsTheConditions) {
+  // Independent of the reference: the DKS conditions checked by the Simpson rule above.
+  actgrad::NetworkShape mlp;
+  mlp.depth = 20;
+  const actgrad::ActivationTransform t =
+      actgrad::dks_transform(Activation::parse("softplus"), mlp, 1.5);
+  auto phi = [&](double z) {
+    return t.output_scale *
+           (std::log1p(std::exp(t.input_scale * z + t.input_shift)) + t.output_shift);
+  };
+  auto dphi = [&](double z) {
+    return t.output_scale * t.input_scale / (1 + std::exp(-(t.input_scale * z + t.input_shift)));
+  };
+  EXPECT_NEAR(simpson_gauss([&](double z) { return phi(z) * phi(z); }), 1.0, 1e-9);      // Q(1)
+  EXPECT_NEAR(simpson_gauss([&](double z) { return phi(z); }), 0.0, 1e-9);               // C(0)
+  EXPECT_NEAR(simpson_gauss([&](double z) { return phi(z) * dphi(z) * z; }), 1.0, 1e-9); // Q'
+  const double local_slope = simpson_gauss([&](double z) { return dphi(z) * dphi(z); });
+  EXPECT_NEAR(std::pow(local_slope, 20), 1.5, 1e-6); // the net's slope: zeta
+}
+
+TEST(DksTat, Refusals) {
+  actgrad::NetworkShape mlp;
+  mlp.depth = 10;
+  EXPECT_THROW(actgrad::dks_transform(Activation::parse("tanh"), mlp, 1.0), actgrad::Error);
+  EXPECT_THROW(actgrad::tat_transform(Activation::parse("tanh"), mlp, 0.0), actgrad::Error);
+  EXPECT_THROW(actgrad::tat_transform(Activation::parse("leaky_relu"), mlp, 0.3, 1.0),
+               actgrad::Error);
+  EXPECT_THROW(actgrad::tat_transform(Activation::parse("relu"), mlp), actgrad::Error);
+  EXPECT_THROW(actgrad::dks_transform(Activation::parse("swiglu"), mlp), actgrad::Error);
+  EXPECT_THROW(actgrad::dks_transform(Activation::parse("sqrt"), mlp), actgrad::Error);
+  mlp.depth = 0;
+  EXPECT_THROW(actgrad::dks_transform(Activation::parse("tanh"), mlp), actgrad::Error);
+}
+
 // --- the CLI ------------------------------------------------------------------------------
 
 using actgrad_test::expect_usage_error;
@@ -228,6 +349,32 @@ TEST(CliShape, BadInputExitsTwoWithOneLine) {
       run_cli({"shape", "tanh", "--method", "critical", "--q-star", "1", "--sigma-b2", "0"}, ""),
       {"--q-star", "--sigma-b2"});
   expect_usage_error(run_cli({"shape", "tanh", "--q-star", "1"}, ""), {"--q-star"});
+  expect_usage_error(run_cli({"shape", "tanh", "--method", "dks"}, ""), {"--depth"});
+  expect_usage_error(
+      run_cli({"shape", "tanh", "--method", "dks", "--depth", "5", "--zeta", "1"}, ""), {"--zeta"});
+  expect_usage_error(
+      run_cli({"shape", "tanh", "--method", "tat", "--depth", "5", "--tau", "0"}, ""), {"--tau"});
+  expect_usage_error(
+      run_cli({"shape", "leaky_relu", "--method", "tat", "--depth", "5", "--eta", "1"}, ""),
+      {"--eta"});
+  expect_usage_error(run_cli({"shape", "relu", "--method", "tat", "--depth", "5"}, ""), {"ACT"});
+  expect_usage_error(run_cli({"shape", "tanh", "--method", "dks", "--resnet", "3,x"}, ""),
+                     {"--resnet"});
+  expect_usage_error(run_cli({"shape", "tanh", "--method", "gain", "--depth", "3"}, ""),
+                     {"--depth"});
+}
+
+TEST(CliShape, DksAsJson) {
+  const auto r = run_cli({"shape", "tanh", "--method", "dks", "--resnet", "3,4,23,3", "--zeta",
+                          "1.2", "--format", "json"},
+                         "");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["method"], "dks");
+  EXPECT_NEAR(j["input_scale"].get<double>(), 0.07461073057540868, 1.5e-7);
+  EXPECT_NEAR(j["output_scale"].get<double>(), 18.002635964442558, 1.5e-7);
+  EXPECT_FALSE(j.contains("depth")); // a resnet: no single depth
+  EXPECT_FALSE(j.contains("negative_slope"));
 }
 
 } // namespace

@@ -17,7 +17,7 @@ import math
 from . import _actgrad
 from . import activation as _activation
 
-__all__ = ["gain", "fan_in_std", "critical", "kaiming_normal_"]
+__all__ = ["gain", "fan_in_std", "critical", "dks", "tat", "kaiming_normal_"]
 
 
 def gain(act) -> float:
@@ -39,6 +39,31 @@ def critical(act, *, q_star: float | None = None, sigma_b2: float | None = None)
     if sigma_b2 is not None:
         return _actgrad.critical_point_at_sigma_b2(a, float(sigma_b2))
     return _actgrad.critical_point_at_q_star(a, 1.0 if q_star is None else float(q_star))
+
+
+def _net(depth, resnet):
+    if (depth is None) == (resnet is None):
+        raise ValueError("actgrad.init: give depth (an MLP) or resnet (blocks per stage), one")
+    return (0 if depth is None else int(depth)), ([] if resnet is None else [int(b) for b in resnet])
+
+
+def dks(act, *, depth=None, resnet=None, shortcut_weight=0.6, branch_depth=3, zeta=1.5,
+        local_q_slope=1.0) -> dict:
+    """Deep Kernel Shaping: input_scale, input_shift, output_shift, output_scale (and
+    negative_slope for leaky_relu) of phi_hat(x) = output_scale * (phi(input_scale * x +
+    input_shift) + output_shift), for an MLP of `depth` layers or residual stages `resnet`."""
+    d, r = _net(depth, resnet)
+    return _actgrad.dks_transform(_activation(act), d, r, float(shortcut_weight),
+                                  int(branch_depth), float(zeta), float(local_q_slope))
+
+
+def tat(act, *, depth=None, resnet=None, shortcut_weight=0.6, branch_depth=3, tau=0.3,
+        eta=0.9) -> dict:
+    """Tailored Activation Transformations: as dks(), with the net's maximal curvature tau
+    (smooth activations) or its maximal C_f(0) eta (leaky_relu)."""
+    d, r = _net(depth, resnet)
+    return _actgrad.tat_transform(_activation(act), d, r, float(shortcut_weight),
+                                  int(branch_depth), float(tau), float(eta))
 
 
 def kaiming_normal_(weight, act, *, critical_point: bool = False, q_star: float | None = None,

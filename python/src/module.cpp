@@ -1,5 +1,6 @@
 // The _actgrad extension: array calls on DLPack arrays (zero copy), the catalogue, and the XLA FFI
 // handlers of actgrad.jax. It calls the public C++ API only.
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -259,6 +260,41 @@ NB_MODULE(_actgrad, m) {
         return critical_dict(actgrad::critical_point_at_sigma_b2(a, t));
       },
       "act"_a, "sigma_b2"_a);
+  auto network = [](std::int64_t depth, const std::vector<int>& resnet, double w, int k) {
+    actgrad::NetworkShape n;
+    n.depth = depth;
+    n.resnet_blocks = resnet;
+    n.shortcut_weight = w;
+    n.branch_depth = k;
+    return n;
+  };
+  auto transform_dict = [](const actgrad::ActivationTransform& t) {
+    nb::dict d;
+    d["input_scale"] = t.input_scale;
+    d["input_shift"] = t.input_shift;
+    d["output_shift"] = t.output_shift;
+    d["output_scale"] = t.output_scale;
+    if (!std::isnan(t.negative_slope)) d["negative_slope"] = t.negative_slope;
+    return d;
+  };
+  m.def(
+      "dks_transform",
+      [network, transform_dict](const actgrad::Activation& a, std::int64_t depth,
+                                const std::vector<int>& resnet, double w, int k, double zeta,
+                                double q_slope) {
+        return transform_dict(
+            actgrad::dks_transform(a, network(depth, resnet, w, k), zeta, q_slope));
+      },
+      "act"_a, "depth"_a, "resnet"_a, "shortcut_weight"_a, "branch_depth"_a, "zeta"_a,
+      "local_q_slope"_a);
+  m.def(
+      "tat_transform",
+      [network, transform_dict](const actgrad::Activation& a, std::int64_t depth,
+                                const std::vector<int>& resnet, double w, int k, double tau,
+                                double eta) {
+        return transform_dict(actgrad::tat_transform(a, network(depth, resnet, w, k), tau, eta));
+      },
+      "act"_a, "depth"_a, "resnet"_a, "shortcut_weight"_a, "branch_depth"_a, "tau"_a, "eta"_a);
   m.def("cpu_isa", [] { return std::string(actgrad::cpu_isa()); });
   m.def("cuda_available", [] { return actgrad::Device::cuda_available(); });
   m.def("device_reason", [] { return actgrad::Device::automatic_reason(); });

@@ -45,3 +45,16 @@ def test_kaiming_normal_fills_with_the_stated_std():
     c = ai.critical("tanh", sigma_b2=0.05)
     assert w.std().item() == pytest.approx(math.sqrt(c["sigma_w2"] / 256), rel=0.01)
     assert b.std().item() == pytest.approx(math.sqrt(0.05), rel=0.1)
+
+
+def test_dks_and_tat_match_the_reference_parameter_test():
+    # google-deepmind/dks's parameter test (see tests/test_shaping.cpp), to its 7 decimals.
+    t = ai.dks("tanh", resnet=(3, 4, 23, 3), zeta=1.2)
+    assert t["input_scale"] == pytest.approx(0.07461073057540868, abs=1.5e-7)
+    assert t["output_scale"] == pytest.approx(18.002635964442558, abs=1.5e-7)
+    lr = ai.tat("leaky_relu", resnet=(3, 4, 23, 3), eta=0.75)
+    assert lr["negative_slope"] == pytest.approx(0.6291800290346146, abs=1.5e-7)
+    with pytest.raises(ValueError, match="depth"):
+        ai.dks("tanh")
+    with pytest.raises(ValueError, match="zeta"):
+        ai.dks("tanh", depth=10, zeta=0.5)
