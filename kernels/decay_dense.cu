@@ -69,6 +69,13 @@ __global__ void scale_kernel(T* x, std::int64_t n, double factor) {
     x[i] = static_cast<T>(double(x[i]) * factor);
 }
 
+template <class T>
+__global__ void affine_kernel(T* x, std::int64_t n, double mul, double add) {
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += std::int64_t(gridDim.x) * blockDim.x)
+    x[i] = static_cast<T>(mul * double(x[i]) + add);
+}
+
 // Block sum of v in a fixed order (tree over shared memory), written by thread 0.
 __device__ double block_sum(double v) {
   __shared__ double s[kThreads];
@@ -198,6 +205,12 @@ public:
   void scale(TensorView x, double factor) override {
     scale_kernel<T><<<grid_for(x.n), kThreads, 0, stream_>>>(static_cast<T*>(x.data), x.n, factor);
     check(cudaGetLastError(), "scale kernel launch");
+  }
+
+  void affine(TensorView x, double mul, double add) override {
+    affine_kernel<T>
+        <<<grid_for(x.n), kThreads, 0, stream_>>>(static_cast<T*>(x.data), x.n, mul, add);
+    check(cudaGetLastError(), "affine kernel launch");
   }
 
   void copy(ConstTensorView src, TensorView dst) override {

@@ -361,3 +361,59 @@ TEST(DenseModel, BeyondTheMachine) {
 }
 
 } // namespace
+
+namespace {
+
+// The DKS-transformed activation of `actgrad shape` (issue 16) runs in the dense model: with
+// Q(1) = 1 and Q'(1) = 1 the pre-activation variance stays near 1, and the net's gradient grows
+// by the chosen zeta overall, where the plain tanh net at sigma_w2 = 1 lets it vanish.
+TEST(DenseModel, DksTransformedTanhKeepsItsPromise) {
+  const std::int64_t L = 40, width = 1024, batch = 64;
+  actgrad::NetworkShape mlp;
+  mlp.depth = L;
+  const double zeta = 1.5;
+  DecayConfig c = dense("tanh", width, batch, L, 1.0, 0.0);
+  c.transform = actgrad::dks_transform(Activation::parse("tanh"), mlp, zeta);
+  const std::vector<LayerStats> r = actgrad::simulate_decay(c, {});
+  // Tolerances from finite size: one layer's q = tr(W^T W A) / (width batch) has relative noise
+  // ~ sqrt(2 / (width batch)) = 0.0055, and with Q'(1) = 1 nothing pulls q back, so after l
+  // layers its spread is ~ 0.0055 sqrt(l) <= 0.035; 0.12 is over 3 of those. The gradient's
+  // log10 growth carries a like spread (0.035 / ln 10 per direction, forward and backward).
+  for (const LayerStats& s : r) EXPECT_NEAR(s.q, 1.0, 0.12) << "layer " << s.layer;
+  // From layer L back to layer 1 the L - 1 per-layer factors zeta^(1/L) multiply.
+  const double growth = r.front().log10_grad_norm2 - r.back().log10_grad_norm2;
+  EXPECT_NEAR(growth, (L - 1.0) / L * std::log10(zeta), 0.06);
+  // The same net untransformed at sigma_w2 = 1: q collapses and the gradient vanishes.
+  const std::vector<LayerStats> plain =
+      actgrad::simulate_decay(dense("tanh", width, batch, L, 1.0, 0.0), {});
+  EXPECT_LT(plain.back().q, 0.1);
+  EXPECT_LT(plain.front().log10_grad_norm2 - plain.back().log10_grad_norm2, -0.5);
+}
+
+TEST(DenseModel, IdentityTransformChangesNothingAndChainRefusesOne) {
+  DecayConfig c = dense("gelu", 32, 8, 6, 1.7, 0.1);
+  const std::vector<LayerStats> a = actgrad::simulate_decay(c, {});
+  c.transform = actgrad::ActivationTransform{}; // identity
+  const std::vector<LayerStats> b = actgrad::simulate_decay(c, {});
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].log10_grad_norm2, b[i].log10_grad_norm2);
+    EXPECT_EQ(a[i].q, b[i].q);
+  }
+  // output_scale 2 doubles phi and phi' after layer 1's pre-activation: in a two-layer net the
+  // one backward factor f'(h^1) gains 4, and layer 1's q does not change.
+  DecayConfig one = dense("relu", 32, 8, 2, 2.0, 0.0);
+  const std::vector<LayerStats> base = actgrad::simulate_decay(one, {});
+  one.transform.output_scale = 2.0;
+  const std::vector<LayerStats> scaled = actgrad::simulate_decay(one, {});
+  EXPECT_EQ(base[0].q, scaled[0].q); // layer 1's pre-activation does not see the transform
+  EXPECT_NEAR(scaled[0].log10_grad_norm2 - scaled[1].log10_grad_norm2,
+              base[0].log10_grad_norm2 - base[1].log10_grad_norm2 + std::log10(4.0), 1e-5);
+  DecayConfig chain = actgrad_test::decay_config(DecayModel::chain, "tanh", 5, 64, 1.0, 0.0,
+                                                 DType::f32, 1, actgrad::Device::cpu());
+  chain.transform.output_scale = 2.0;
+  EXPECT_THROW(actgrad::simulate_decay(chain, {}), Error);
+  c.transform.input_scale = NAN;
+  EXPECT_THROW(actgrad::simulate_decay(c, {}), Error);
+}
+
+} // namespace

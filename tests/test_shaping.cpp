@@ -1,6 +1,7 @@
 // Initialisation from mean-field theory (include/actgrad/shaping.hpp) and `actgrad shape`: the
 // gain against calculate_gain's closed forms and an independent quadrature, the critical points
 // against the mean-field code the phase diagram uses, and refusals.
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -375,6 +376,29 @@ TEST(CliShape, DksAsJson) {
   EXPECT_NEAR(j["output_scale"].get<double>(), 18.002635964442558, 1.5e-7);
   EXPECT_FALSE(j.contains("depth")); // a resnet: no single depth
   EXPECT_FALSE(j.contains("negative_slope"));
+}
+
+TEST(CliShape, ShapePrintsADecayCommandThatRuns) {
+  const auto r = run_cli({"shape", "tanh", "--method", "dks", "--depth", "5"}, "");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::size_t at = r.out.find("--transform ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const std::string tr = r.out.substr(at + 12, r.out.find(' ', at + 12) - at - 12);
+  const auto d = run_cli({"decay", "tanh", "--model", "dense", "--depth", "5", "--width", "16",
+                          "--batch", "4", "--device", "cpu", "--transform", tr},
+                         "");
+  ASSERT_EQ(d.status, 0) << d.err;
+  EXPECT_EQ(std::count(d.out.begin(), d.out.end(), '\n'), 6); // header + 5 layers
+  expect_usage_error(
+      run_cli({"decay", "tanh", "--model", "chain", "--depth", "3", "--transform", "1,0,0,2"}, ""),
+      {"--transform", "dense"});
+  expect_usage_error(
+      run_cli({"decay", "tanh", "--model", "dense", "--depth", "3", "--transform", "1,0,0"}, ""),
+      {"--transform"});
+  expect_usage_error(run_cli({"decay", "tanh", "--model", "dense", "--depth", "3", "--transform",
+                              "1,0,0,2", "--summary"},
+                             ""),
+                     {"--transform", "--summary"});
 }
 
 } // namespace

@@ -106,6 +106,17 @@ std::vector<LayerStats> simulate_decay(const DecayConfig& cfg, const ProgressFn&
   if (!(cfg.sigma_b2 >= 0.0) || !std::isfinite(cfg.sigma_b2))
     throw Error("decay: sigma_b2 " + number(cfg.sigma_b2) +
                 " is not allowed; use a finite variance >= 0");
+  {
+    const ActivationTransform& t = cfg.transform;
+    if (!std::isfinite(t.input_scale) || !std::isfinite(t.input_shift) ||
+        !std::isfinite(t.output_shift) || !std::isfinite(t.output_scale))
+      throw Error("decay: transform values must be finite");
+    const bool identity = t.input_scale == 1.0 && t.input_shift == 0.0 && t.output_shift == 0.0 &&
+                          t.output_scale == 1.0;
+    if (!identity && cfg.model != DecayModel::dense)
+      throw Error("decay: transform: only the dense model runs a transformed activation; use "
+                  "--model dense");
+  }
   if (cfg.dtype != DType::f32 && cfg.dtype != DType::f64)
     throw Error(std::string("decay: dtype ") + dtype_name(cfg.dtype) +
                 " is not allowed; use f32 or f64");

@@ -170,6 +170,12 @@ public:
     for (std::int64_t i = 0; i < x.n; ++i) p[i] = static_cast<T>(double(p[i]) * factor);
   }
 
+  void affine(TensorView x, double mul, double add) override {
+    T* p = static_cast<T*>(x.data);
+#pragma omp parallel for schedule(static) if (x.n >= kParallelMin)
+    for (std::int64_t i = 0; i < x.n; ++i) p[i] = static_cast<T>(mul * double(p[i]) + add);
+  }
+
   void copy(ConstTensorView src, TensorView dst) override {
     std::memcpy(dst.data, src.data, std::size_t(src.n) * sizeof(T));
   }
@@ -231,7 +237,13 @@ public:
     }
     sw_ = std::sqrt(cfg.sigma_w2 / double(width_));
     sb_ = std::sqrt(cfg.sigma_b2);
-    threshold_ = 0.01 * max_abs_derivative(cfg.act);
+    // Saturation is |phi_hat'| < 0.01 max|phi_hat'| = |output_scale input_scale| 0.01 max|phi'|;
+    // layer_sums sees phi_hat', so the threshold carries the factor.
+    const ActivationTransform& t = cfg.transform;
+    transformed_ = t.input_scale != 1.0 || t.input_shift != 0.0 || t.output_shift != 0.0 ||
+                   t.output_scale != 1.0;
+    threshold_ = 0.01 * max_abs_derivative(cfg.act) *
+                 (transformed_ ? std::fabs(t.output_scale * t.input_scale) : 1.0);
   }
 
   std::vector<LayerStats> run(const ProgressFn& progress) {
@@ -280,7 +292,18 @@ private:
     be_.normal(w_.view(), cfg_.seed, lu, DenseStream::weight, sw_);
     be_.normal(bias_.view(), cfg_.seed, lu, DenseStream::bias, sb_);
     be_.linear(w_.view(), a_prev_.view(), bias_.view(), h_.view(), width_, batch_);
-    be_.fused(cfg_.act, h_.view(), a_next_.view(), d);
+    if (!transformed_) {
+      be_.fused(cfg_.act, h_.view(), a_next_.view(), d);
+      return;
+    }
+    // phi_hat(h) = g (phi(a h + b) + delta), phi_hat'(h) = g a phi'(a h + b); h itself stays for
+    // the layer's statistics.
+    const ActivationTransform& t = cfg_.transform;
+    be_.copy(h_.view(), a_next_.view());
+    be_.affine(a_next_.view(), t.input_scale, t.input_shift);
+    be_.fused(cfg_.act, a_next_.view(), a_next_.view(), d);
+    be_.affine(a_next_.view(), t.output_scale, t.output_scale * t.output_shift);
+    be_.scale(d, t.output_scale * t.input_scale);
   }
 
   // Where f'(h^l) lives for l = 1..L-1.
@@ -318,6 +341,7 @@ private:
   bool checkpoint_ = false;
   std::int64_t k_ = 1, segments_ = 0;
   double sw_ = 0, sb_ = 0, threshold_ = 0;
+  bool transformed_ = false;
   Buffer w_, bias_, a_prev_, h_, a_next_, delta_, ckpt_, store_;
 };
 

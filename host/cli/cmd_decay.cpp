@@ -47,6 +47,7 @@ struct DecayArgs {
   std::string device = "auto";
   std::string dtype = "f32";
   std::string plot;
+  std::string transform;
   bool summary = false;
   CLI::Option* width_opt = nullptr;
   CLI::Option* batch_opt = nullptr;
@@ -188,7 +189,35 @@ int run_decay(const DecayArgs& args) {
     throw UsageError("--width applies to --model dense only; the chain model has paths (--batch)");
   if (!args.plot.empty()) check_plot_path(args.plot, "--plot");
 
+  ActivationTransform transform;
+  if (!args.transform.empty()) {
+    if (model != DecayModel::dense)
+      throw UsageError("--transform: only the dense model runs a transformed activation; use "
+                       "--model dense");
+    if (args.summary)
+      throw UsageError("--transform and --summary: the summary's mean-field theory is the "
+                       "untransformed activation's; leave one out");
+    double v[4];
+    std::size_t pos = 0;
+    for (int i = 0; i < 4; ++i) {
+      const std::size_t comma = args.transform.find(',', pos);
+      const bool last = i == 3;
+      if ((comma == std::string::npos) != last ||
+          !parse_double(args.transform.substr(pos, last ? std::string::npos : comma - pos), v[i]) ||
+          !std::isfinite(v[i]))
+        throw UsageError("--transform '" + args.transform +
+                         "': use four finite numbers input_scale,input_shift,output_shift,"
+                         "output_scale (as `actgrad shape --method dks|tat` prints them)");
+      pos = comma + 1;
+    }
+    transform.input_scale = v[0];
+    transform.input_shift = v[1];
+    transform.output_shift = v[2];
+    transform.output_scale = v[3];
+  }
+
   DecayConfig base;
+  base.transform = transform;
   base.model = model;
   base.depth = args.depth;
   base.width = args.width;
@@ -306,6 +335,9 @@ Command add_decay_command(CLI::App& root) {
       ->check(one_of({"f32", "f64"}));
   app->add_option("--plot", args->plot,
                   "also draw log10 gradient norm against layer into FILE.png or FILE.svg");
+  app->add_option("--transform", args->transform,
+                  "dense: run phi_hat(x) = G (phi(A x + B) + D) given as A,B,D,G (the DKS/TAT "
+                  "transform that 'actgrad shape --method dks|tat' prints)");
   app->add_flag("--summary", args->summary,
                 "append mean-field q*, chi1, depth scale and per-range factors");
   return {app, [args] { return run_decay(*args); }};

@@ -139,11 +139,20 @@ int run_shape(const ShapeArgs& args) {
     for (const auto& [k, v] : values)
       o << k << std::string(12 - std::min<std::size_t>(11, k.size()), ' ') << format_double(v)
         << "\n";
-    if (args.method == "dks" || args.method == "tat")
+    if (args.method == "dks" || args.method == "tat") {
       o << "phi_hat(x) = output_scale * (phi(input_scale * x + input_shift) + output_shift)"
         << (std::string(act.name()) == "leaky_relu" ? ", phi = leaky_relu at negative_slope" : "")
         << "\n";
-    else if (args.method == "gain")
+      std::string spec = act.to_string();
+      for (const auto& [k, v] : values)
+        if (k == "negative_slope") spec = "leaky_relu:negative_slope=" + format_double(v);
+      std::string tr;
+      for (const char* k : {"input_scale", "input_shift", "output_shift", "output_scale"})
+        for (const auto& [key, v] : values)
+          if (key == k) tr += (tr.empty() ? "" : ",") + format_double(v);
+      o << "run it: actgrad decay " << spec << " --model dense --transform " << tr
+        << " --depth L\n";
+    } else if (args.method == "gain")
       o << "weights ~ N(0, (gain / sqrt(fan_in))^2) keep E[x^2] = 1 through a layer; z ~ N(0, 1)\n";
     else
       o << "chi1 = 1: gradients neither vanish nor explode on average; xi_q = -1/ln(chi_q), the "

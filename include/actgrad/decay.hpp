@@ -7,6 +7,7 @@
 
 #include "actgrad/activation.hpp"
 #include "actgrad/dtype.hpp"
+#include "actgrad/shaping.hpp"
 #include "actgrad/tensor.hpp"
 
 namespace actgrad {
@@ -25,6 +26,10 @@ struct DecayConfig {
   std::uint64_t seed = 0;
   Device device = Device::cpu();
   DType dtype = DType::f32; // f32 or f64
+  // Dense model only: run the transformed activation phi_hat(h) = output_scale * (phi(input_scale
+  // h + input_shift) + output_shift) of `actgrad shape --method dks|tat` (identity by default;
+  // negative_slope is ignored: a leaky_relu's slope is act's parameter).
+  ActivationTransform transform{};
 };
 
 // One CSV row of `actgrad decay`: layer l = 1..L.

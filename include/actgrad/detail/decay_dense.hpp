@@ -69,6 +69,8 @@ public:
   virtual double sumsq(ConstTensorView x) = 0;
   // x *= factor.
   virtual void scale(TensorView x, double factor) = 0;
+  // x = mul * x + add (the transformed activation's affine steps).
+  virtual void affine(TensorView x, double mul, double add) = 0;
   virtual void copy(ConstTensorView src, TensorView dst) = 0;
 };
 
