@@ -432,11 +432,9 @@ ActivationTransform dks_transform(const Activation& act, const NetworkShape& net
     const Local l = local_maps(p, a, b, -mean, false);
     return std::array<double, 2>{l.q_slope - local_q_slope, l.c_slope - slope};
   };
-  const double starts0[2][3] = {{1.0, 0.1, 0.1}, {0.0, 0.5, 0.5}};
   std::vector<std::array<double, 2>> starts;
   for (double s0 : leaky ? std::vector<double>{0.0, 0.5} : std::vector<double>{1.0, 0.1})
     for (double s1 : {0.0, 1.0, -1.0}) starts.push_back({s0, s1});
-  (void)starts0;
   for (std::array<double, 2> x : starts) {
     if (!newton<2>(F, x)) continue;
     if (leaky) {
