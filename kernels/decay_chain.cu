@@ -157,7 +157,7 @@ __global__ void __launch_bounds__(kChainThreads)
   bool sat = false;
   if (active) {
     st = state[path];
-    const Fused<T> phi = chain_phi<K>(fn, st.z);
+    const Fused<T> phi = chain_phi_hat<K>(fn, a, st.z);
     const T bias = a.sigma_b != T(0) ? chain_normal<T>(a.seed, path, l) : T(0);
     sat = chain_apply(st, a, phi, bias);
     state[path] = st;

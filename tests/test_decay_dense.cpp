@@ -390,7 +390,7 @@ TEST(DenseModel, DksTransformedTanhKeepsItsPromise) {
   EXPECT_LT(plain.front().log10_grad_norm2 - plain.back().log10_grad_norm2, -0.5);
 }
 
-TEST(DenseModel, IdentityTransformChangesNothingAndChainRefusesOne) {
+TEST(DenseModel, IdentityTransformChangesNothingAndScalingIsExact) {
   DecayConfig c = dense("gelu", 32, 8, 6, 1.7, 0.1);
   const std::vector<LayerStats> a = actgrad::simulate_decay(c, {});
   c.transform = actgrad::ActivationTransform{}; // identity
@@ -408,10 +408,22 @@ TEST(DenseModel, IdentityTransformChangesNothingAndChainRefusesOne) {
   EXPECT_EQ(base[0].q, scaled[0].q); // layer 1's pre-activation does not see the transform
   EXPECT_NEAR(scaled[0].log10_grad_norm2 - scaled[1].log10_grad_norm2,
               base[0].log10_grad_norm2 - base[1].log10_grad_norm2 + std::log10(4.0), 1e-5);
-  DecayConfig chain = actgrad_test::decay_config(DecayModel::chain, "tanh", 5, 64, 1.0, 0.0,
-                                                 DType::f32, 1, actgrad::Device::cpu());
+  // The chain model: an identity transform changes nothing, and relu's positive homogeneity
+  // makes output_scale 2 (zero bias) multiply every path's D by 2 per layer exactly, so the
+  // log10 mean D^2 of layer l rises by l log10 4.
+  DecayConfig chain = actgrad_test::decay_config(DecayModel::chain, "relu", 6, 512, 2.0, 0.0,
+                                                 DType::f64, 1, actgrad::Device::cpu());
+  const std::vector<LayerStats> plain_chain = actgrad::simulate_decay(chain, {});
+  chain.transform = actgrad::ActivationTransform{};
+  const std::vector<LayerStats> same_chain = actgrad::simulate_decay(chain, {});
   chain.transform.output_scale = 2.0;
-  EXPECT_THROW(actgrad::simulate_decay(chain, {}), Error);
+  const std::vector<LayerStats> scaled_chain = actgrad::simulate_decay(chain, {});
+  for (std::size_t i = 0; i < plain_chain.size(); ++i) {
+    EXPECT_EQ(same_chain[i].log10_grad_norm2, plain_chain[i].log10_grad_norm2);
+    EXPECT_NEAR(scaled_chain[i].log10_grad_norm2,
+                plain_chain[i].log10_grad_norm2 + double(i + 1) * std::log10(4.0), 1e-12)
+        << "layer " << i + 1;
+  }
   c.transform.input_scale = NAN;
   EXPECT_THROW(actgrad::simulate_decay(c, {}), Error);
 }

@@ -435,9 +435,11 @@ TEST(CliShape, ShapePrintsADecayCommandThatRuns) {
                          "");
   ASSERT_EQ(d.status, 0) << d.err;
   EXPECT_EQ(std::count(d.out.begin(), d.out.end(), '\n'), 6); // header + 5 layers
-  expect_usage_error(
-      run_cli({"decay", "tanh", "--model", "chain", "--depth", "3", "--transform", "1,0,0,2"}, ""),
-      {"--transform", "dense"});
+  const auto chain = run_cli(
+      {"decay", "tanh", "--model", "chain", "--depth", "3", "--batch", "64", "--transform", tr},
+      "");
+  EXPECT_EQ(chain.status, 0) << chain.err;
+  EXPECT_EQ(std::count(chain.out.begin(), chain.out.end(), '\n'), 4);
   expect_usage_error(
       run_cli({"decay", "tanh", "--model", "dense", "--depth", "3", "--transform", "1,0,0"}, ""),
       {"--transform"});

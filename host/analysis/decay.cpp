@@ -111,11 +111,6 @@ std::vector<LayerStats> simulate_decay(const DecayConfig& cfg, const ProgressFn&
     if (!std::isfinite(t.input_scale) || !std::isfinite(t.input_shift) ||
         !std::isfinite(t.output_shift) || !std::isfinite(t.output_scale))
       throw Error("decay: transform values must be finite");
-    const bool identity = t.input_scale == 1.0 && t.input_shift == 0.0 && t.output_shift == 0.0 &&
-                          t.output_scale == 1.0;
-    if (!identity && cfg.model != DecayModel::dense)
-      throw Error("decay: transform: only the dense model runs a transformed activation; use "
-                  "--model dense");
   }
   if (cfg.dtype != DType::f32 && cfg.dtype != DType::f64)
     throw Error(std::string("decay: dtype ") + dtype_name(cfg.dtype) +

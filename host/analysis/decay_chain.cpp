@@ -122,7 +122,7 @@ std::vector<ChainPartial> cpu_per_layer(const Fn& fn, const ChainArgs<T>& a,
         const std::int64_t n = std::min(kChainCpuChunk, a.paths - p0);
         ChainState<T>* st = state.data() + p0;
         const ChainPartial p = chunk_layer(st, n, [&](std::int64_t i) {
-          const Fused<T> phi = chain_phi<K>(f, st[i].z);
+          const Fused<T> phi = chain_phi_hat<K>(f, a, st[i].z);
           const T bias = a.sigma_b != T(0) ? chain_normal<T>(a.seed, p0 + i, l) : T(0);
           return chain_apply(st[i], a, phi, bias);
         });

@@ -191,9 +191,6 @@ int run_decay(const DecayArgs& args) {
 
   ActivationTransform transform;
   if (!args.transform.empty()) {
-    if (model != DecayModel::dense)
-      throw UsageError("--transform: only the dense model runs a transformed activation; use "
-                       "--model dense");
     if (args.summary)
       throw UsageError("--transform and --summary: the summary's mean-field theory is the "
                        "untransformed activation's; leave one out");
@@ -336,7 +333,7 @@ Command add_decay_command(CLI::App& root) {
   app->add_option("--plot", args->plot,
                   "also draw log10 gradient norm against layer into FILE.png or FILE.svg");
   app->add_option("--transform", args->transform,
-                  "dense: run phi_hat(x) = G (phi(A x + B) + D) given as A,B,D,G (the DKS/TAT "
+                  "run phi_hat(x) = G (phi(A x + B) + D) given as A,B,D,G (the DKS/TAT "
                   "transform that 'actgrad shape --method dks|tat' prints)");
   app->add_flag("--summary", args->summary,
                 "append mean-field q*, chi1, depth scale and per-range factors");

@@ -1,7 +1,8 @@
 // The chain model's per-path body (SPEC §6), single-source for the CPU loop and the CUDA kernel.
 //
 // One path: z_0 ~ N(0,1); layer l = 1..L applies z_l = sqrt(S) phi(z_{l-1}) + b_l and
-// D_l = D_{l-1} sqrt(S) phi'(z_{l-1}), value and derivative from one fused() call. D is kept as
+// D_l = D_{l-1} sqrt(S) phi'(z_{l-1}), value and derivative from one fused() call (phi is the
+// DKS/TAT-transformed phi_hat when ChainArgs carries a transform). D is kept as
 // m * 2^e with m renormalised into [0.5, 1) every layer (frexp, exact), so no depth underflows.
 // T (float or double) is the compute type of z and m: the chain's meaning of --dtype.
 //
@@ -101,6 +102,9 @@ struct ChainArgs {
   std::uint64_t seed;
   std::int64_t paths;
   std::int64_t depth;
+  // The DKS/TAT transform phi_hat(z) = out_scale (phi(in_scale z + in_shift) + out_shift); the
+  // identity by default, which leaves every number bitwise as it was.
+  T in_scale = T(1), in_shift = T(0), out_shift = T(0), out_scale = T(1);
 };
 
 template <class T>
@@ -151,6 +155,15 @@ ACTGRAD_HOST_DEVICE Fused<T> chain_phi(const Fn& fn, T x) {
   }
 }
 
+// phi_hat and phi_hat' at z: the transform around chain_phi.
+template <Kind K, class T, class Fn>
+ACTGRAD_HOST_DEVICE Fused<T> chain_phi_hat(const Fn& fn, const ChainArgs<T>& a, T z) {
+  Fused<T> f = chain_phi<K>(fn, a.in_scale * z + a.in_shift);
+  f.y = a.out_scale * (f.y + a.out_shift);
+  f.dy = (a.out_scale * a.in_scale) * f.dy;
+  return f;
+}
+
 // Starts a path: z_0 = normal 0, D_0 = 1.
 template <class T>
 ACTGRAD_HOST_DEVICE void chain_start(ChainState<T>& st, const ChainArgs<T>& a, std::int64_t path) {
@@ -186,7 +199,7 @@ ACTGRAD_HOST_DEVICE bool chain_apply(ChainState<T>& st, const ChainArgs<T>& a, c
 template <Kind K, class T, class Fn>
 ACTGRAD_HOST_DEVICE bool chain_layer(ChainState<T>& st, const ChainArgs<T>& a, const Fn& fn,
                                      std::int64_t path, std::int64_t l) {
-  const Fused<T> f = chain_phi<K>(fn, st.z);
+  const Fused<T> f = chain_phi_hat<K>(fn, a, st.z);
   const T bias = a.sigma_b != T(0) ? chain_bias(st, a, path, l) : T(0);
   return chain_apply(st, a, f, bias);
 }

@@ -22,7 +22,13 @@ ChainArgs<T> chain_args(const DecayConfig& cfg) {
   ChainArgs<T> a;
   a.sqrt_s = T(std::sqrt(cfg.sigma_w2));
   a.sigma_b = T(std::sqrt(cfg.sigma_b2));
-  a.sat_threshold = T(saturation_threshold(cfg.act));
+  // Saturation is |phi_hat'| < 0.01 max|phi_hat'|: the threshold carries |out_scale in_scale|.
+  const ActivationTransform& t = cfg.transform;
+  a.sat_threshold = T(saturation_threshold(cfg.act) * std::fabs(t.output_scale * t.input_scale));
+  a.in_scale = T(t.input_scale);
+  a.in_shift = T(t.input_shift);
+  a.out_shift = T(t.output_shift);
+  a.out_scale = T(t.output_scale);
   a.seed = cfg.seed;
   a.paths = cfg.batch;
   a.depth = cfg.depth;
