@@ -114,4 +114,19 @@ double integrate_local(F&& f, double a, double b, double tol, double floor, int 
          integrate_local(f, m, b, t, floor, depth - 1, budget);
 }
 
+// Integral of f(z) exp(-z^2 / 2) over the half line from `start` (sign +1: to +inf, -1: to
+// -inf), through t in [0, 1) with z = start + sign t / (1 - t), by integrate_global from 8 pieces.
+// The 1/sqrt(2 pi) of the normal density is left to the caller.
+template <class F>
+double gaussian_half_line(F&& f, double start, double sign, double rel_tol, int max_pieces) {
+  auto h = [&](double t) {
+    const double u = 1.0 - t;
+    const double z = start + sign * (t / u);
+    const double weight = std::exp(-0.5 * z * z);
+    if (weight == 0.0) return 0.0; // beyond |z| ~ 38.6; also skips inf * 0
+    return f(z) * weight / (u * u);
+  };
+  return integrate_global(h, 0.0, 1.0, 8, rel_tol, 1e-300, max_pieces);
+}
+
 } // namespace actgrad::detail

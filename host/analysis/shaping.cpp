@@ -163,17 +163,9 @@ namespace {
 // Richardson f'' of the curvature integral, whose rounding is ~1e-13).
 template <class G>
 double gauss_mean(G&& g, double split) {
-  auto side = [&](double sign) {
-    auto h = [&](double t) {
-      const double u = 1.0 - t;
-      const double z = split + sign * t / u;
-      const double w = std::exp(-0.5 * z * z);
-      if (w == 0.0) return 0.0;
-      return g(z) * w / (u * u);
-    };
-    return detail::integrate_global(h, 0.0, 1.0, 8, 1e-12, 1e-300, 600);
-  };
-  return (side(-1.0) + side(1.0)) / std::sqrt(2.0 * M_PI);
+  return (detail::gaussian_half_line(g, split, -1.0, 1e-12, 600) +
+          detail::gaussian_half_line(g, split, 1.0, 1e-12, 600)) /
+         std::sqrt(2.0 * M_PI);
 }
 
 // phi, phi' and phi'' at x. phi'' by Richardson-extrapolated central differences of phi'

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import actgrad
-from conftest import grid, assert_close_ulp, POSITIVE_DOMAIN
+from conftest import grid, assert_close_ulp
 
 
 def test_catalogue_matches_activation_objects():
