@@ -73,6 +73,10 @@ std::uint64_t add_sat(std::uint64_t a, std::uint64_t b) { return a > ~0ull - b ?
 
 } // namespace
 
+const char* weight_init_name(WeightInit init) {
+  return init == WeightInit::orthogonal ? "orthogonal" : "gaussian";
+}
+
 DecayMemory decay_memory(const DecayConfig& cfg) {
   DecayMemory m;
   const bool dense = cfg.model == DecayModel::dense;
@@ -112,6 +116,9 @@ std::vector<LayerStats> simulate_decay(const DecayConfig& cfg, const ProgressFn&
         !std::isfinite(t.output_shift) || !std::isfinite(t.output_scale))
       throw Error("decay: transform values must be finite");
   }
+  if (cfg.model == DecayModel::chain && cfg.init != WeightInit::gaussian)
+    throw Error("decay: init orthogonal applies to the dense model; the chain model has no "
+                "weight matrices");
   if (cfg.dtype != DType::f32 && cfg.dtype != DType::f64)
     throw Error(std::string("decay: dtype ") + dtype_name(cfg.dtype) +
                 " is not allowed; use f32 or f64");

@@ -13,10 +13,24 @@
 #include <limits>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <unistd.h>
 
 #include <cblas.h>
+
+// LAPACK, from OpenBLAS (libopenblas carries the reference LAPACK routines; Debian ships no
+// LAPACKE for it without another package): the Fortran entry points, with the hidden lengths of
+// character arguments that gfortran appends.
+extern "C" {
+void dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau, double* work,
+             const int* lwork, int* info);
+void dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda, const double* tau,
+             double* work, const int* lwork, int* info);
+void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
+             double* work, const int* lwork, int* iwork, const int* liwork, int* info,
+             std::size_t jobz_len, std::size_t uplo_len);
+}
 
 #include "actgrad/api.hpp"
 #include "actgrad/buffer.hpp"
@@ -111,6 +125,70 @@ public:
     }
   }
 
+  void orthogonal(TensorView out, std::int64_t width, std::uint64_t seed, std::uint32_t layer,
+                  DenseStream stream, double scale) override {
+    const int n = int(width);
+    std::vector<double> a(std::size_t(width) * std::size_t(width)),
+        tau(static_cast<std::size_t>(width));
+    CpuDense<double>().normal(view(a.data(), std::int64_t(a.size())), seed, layer, stream, 1.0);
+    int info = 0, lwork = -1;
+    double query = 0;
+    dgeqrf_(&n, &n, a.data(), &n, tau.data(), &query, &lwork, &info);
+    lwork = std::max(1, int(query));
+    std::vector<double> work(static_cast<std::size_t>(lwork));
+    dgeqrf_(&n, &n, a.data(), &n, tau.data(), work.data(), &lwork, &info);
+    lapack_check(info, "dgeqrf");
+    // sign(R_ii) before dorgqr overwrites R.
+    std::vector<double> sign(static_cast<std::size_t>(width));
+    for (std::int64_t i = 0; i < width; ++i)
+      sign[std::size_t(i)] = a[std::size_t(i * width + i)] < 0 ? -scale : scale;
+    lwork = -1;
+    dorgqr_(&n, &n, &n, a.data(), &n, tau.data(), &query, &lwork, &info);
+    if (int(query) > int(work.size())) work.resize(std::size_t(query));
+    lwork = int(work.size());
+    dorgqr_(&n, &n, &n, a.data(), &n, tau.data(), work.data(), &lwork, &info);
+    lapack_check(info, "dorgqr");
+    T* p = static_cast<T*>(out.data);
+#pragma omp parallel for schedule(static) if (out.n >= kParallelMin)
+    for (std::int64_t j = 0; j < width; ++j) // column j of Q times sign(R_jj)
+      for (std::int64_t i = 0; i < width; ++i)
+        p[j * width + i] = static_cast<T>(a[std::size_t(j * width + i)] * sign[std::size_t(j)]);
+  }
+
+  void scale_rows(TensorView x, ConstTensorView d, std::int64_t rows, std::int64_t cols) override {
+    T* p = static_cast<T*>(x.data);
+    const T* dp = static_cast<const T*>(d.data);
+#pragma omp parallel for schedule(static) if (x.n >= kParallelMin)
+    for (std::int64_t j = 0; j < cols; ++j)
+      for (std::int64_t i = 0; i < rows; ++i) p[j * rows + i] *= dp[i];
+  }
+
+  std::vector<double> gram_eigenvalues(ConstTensorView j, std::int64_t rows) override {
+    const int n = int(rows);
+    std::vector<double> gram(std::size_t(rows) * std::size_t(rows)),
+        w(static_cast<std::size_t>(rows));
+    if constexpr (std::is_same<T, float>::value) {
+      std::vector<double> jd(static_cast<const float*>(j.data),
+                             static_cast<const float*>(j.data) + rows * rows);
+      cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, n, n, 1.0, jd.data(), n, 0.0,
+                  gram.data(), n);
+    } else {
+      cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, n, n, 1.0,
+                  static_cast<const double*>(j.data), n, 0.0, gram.data(), n);
+    }
+    int info = 0, lwork = -1, liwork = -1, iquery = 0;
+    double query = 0;
+    dsyevd_("N", "L", &n, gram.data(), &n, w.data(), &query, &lwork, &iquery, &liwork, &info, 1, 1);
+    lwork = std::max(1, int(query));
+    liwork = std::max(1, iquery);
+    std::vector<double> work(static_cast<std::size_t>(lwork));
+    std::vector<int> iwork(static_cast<std::size_t>(liwork));
+    dsyevd_("N", "L", &n, gram.data(), &n, w.data(), work.data(), &lwork, iwork.data(), &liwork,
+            &info, 1, 1);
+    lapack_check(info, "dsyevd");
+    return w;
+  }
+
   void linear(ConstTensorView w, ConstTensorView a, ConstTensorView bias, TensorView h,
               std::int64_t width, std::int64_t batch) override {
     const T* bp = static_cast<const T*>(bias.data);
@@ -181,6 +259,13 @@ public:
   }
 
 private:
+  static void lapack_check(int info, const char* routine) {
+    if (info != 0)
+      throw Error(std::string("dense model: LAPACK ") + routine + " failed with info " +
+                      std::to_string(info),
+                  Error::Kind::runtime);
+  }
+
   // out = op(w) x + beta out, w width x width, x and out width x batch, all column-major.
   static void gemm(CBLAS_TRANSPOSE op, ConstTensorView w, ConstTensorView x, TensorView out,
                    std::int64_t width, std::int64_t batch, T beta) {
@@ -235,7 +320,6 @@ public:
     } else {
       store_ = Buffer(dt, (depth_ - 1) * wb_, dev);
     }
-    sw_ = std::sqrt(cfg.sigma_w2 / double(width_));
     sb_ = std::sqrt(cfg.sigma_b2);
     // Saturation is |phi_hat'| < 0.01 max|phi_hat'| = |output_scale input_scale| 0.01 max|phi'|;
     // layer_sums sees phi_hat', so the threshold carries the factor.
@@ -276,7 +360,8 @@ public:
         loaded = (l - 1) / k_;
         recompute_segment(loaded);
       }
-      be_.normal(w_.view(), cfg_.seed, std::uint32_t(l + 1), DenseStream::weight, sw_);
+      draw_weights(be_, w_.view(), width_, cfg_.init, cfg_.sigma_w2, cfg_.seed,
+                   std::uint32_t(l + 1), DenseStream::weight);
       be_.linear_t(w_.view(), delta_.view(), h_.view(), width_, batch_);
       const double s = be_.mul_sumsq(dslot(l), h_.view(), delta_.view()) / count;
       out[std::size_t(l - 1)].log10_grad_norm2 = record(s, log_scale);
@@ -289,7 +374,8 @@ private:
   // h^l = W^l a^{l-1} + b^l, a^l = f(h^l) into a_next_, f'(h^l) into d.
   void layer(std::int64_t l, TensorView d) {
     const auto lu = std::uint32_t(l);
-    be_.normal(w_.view(), cfg_.seed, lu, DenseStream::weight, sw_);
+    draw_weights(be_, w_.view(), width_, cfg_.init, cfg_.sigma_w2, cfg_.seed, lu,
+                 DenseStream::weight);
     be_.normal(bias_.view(), cfg_.seed, lu, DenseStream::bias, sb_);
     be_.linear(w_.view(), a_prev_.view(), bias_.view(), h_.view(), width_, batch_);
     if (!transformed_) {
@@ -340,12 +426,20 @@ private:
   std::int64_t width_, batch_, depth_, wb_;
   bool checkpoint_ = false;
   std::int64_t k_ = 1, segments_ = 0;
-  double sw_ = 0, sb_ = 0, threshold_ = 0;
+  double sb_ = 0, threshold_ = 0;
   bool transformed_ = false;
   Buffer w_, bias_, a_prev_, h_, a_next_, delta_, ckpt_, store_;
 };
 
 } // namespace
+
+void draw_weights(DenseBackend& be, TensorView w, std::int64_t width, WeightInit init,
+                  double sigma_w2, std::uint64_t seed, std::uint32_t layer, DenseStream stream) {
+  if (init == WeightInit::orthogonal)
+    be.orthogonal(w, width, seed, layer, stream, std::sqrt(sigma_w2));
+  else
+    be.normal(w, seed, layer, stream, std::sqrt(sigma_w2 / double(width)));
+}
 
 DensePlan dense_plan(const DecayConfig& cfg, std::int64_t checkpoint_every) {
   check_dim("depth", cfg.depth, kMaxDim);

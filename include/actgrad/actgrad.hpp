@@ -8,4 +8,5 @@
 #include "actgrad/saturation.hpp"
 #include "actgrad/scalar.hpp"
 #include "actgrad/shaping.hpp"
+#include "actgrad/spectrum.hpp"
 #include "actgrad/tensor.hpp"

@@ -14,6 +14,12 @@ namespace actgrad {
 
 enum class DecayModel { dense, chain };
 
+// How the dense model and `actgrad spectrum` draw W^l (issue 17): i.i.d. N(0, S/W) entries, or
+// sqrt(S) Q with Q Haar-distributed orthogonal (QR of a Gaussian matrix with the sign fix
+// Q diag(sign R_ii); LAPACK on the CPU, cuSOLVER on CUDA), so W W^T = S I.
+enum class WeightInit { gaussian, orthogonal };
+const char* weight_init_name(WeightInit init);
+
 // One simulation run. batch = 0 means the model's default (64 for dense, 65536 chain paths).
 struct DecayConfig {
   Activation act{ActId{}};
@@ -30,6 +36,7 @@ struct DecayConfig {
   // h + input_shift) + output_shift) of `actgrad shape --method dks|tat` (identity by default;
   // negative_slope is ignored: a leaky_relu's slope is act's parameter).
   ActivationTransform transform{};
+  WeightInit init = WeightInit::gaussian; // dense only
 };
 
 // One CSV row of `actgrad decay`: layer l = 1..L.

@@ -55,6 +55,17 @@ public:
   // out[i] = scale * philox_normal(seed, layer, stream, i).
   virtual void normal(TensorView out, std::uint64_t seed, std::uint32_t layer, DenseStream stream,
                       double scale) = 0;
+  // out (width x width) = scale * Q, Q the orthogonal factor of the QR decomposition of the
+  // Gaussian matrix G = normal(seed, layer, stream) with the sign fix Q diag(sign R_ii), so Q is
+  // Haar-distributed (Mezzadri 2007). Computed in double (LAPACK dgeqrf/dorgqr on the CPU,
+  // cuSOLVER on CUDA) and rounded to the dtype; both devices factor the same G.
+  virtual void orthogonal(TensorView out, std::int64_t width, std::uint64_t seed,
+                          std::uint32_t layer, DenseStream stream, double scale) = 0;
+  // x (rows x cols, column-major) = diag(d) x: row i scaled by d[i].
+  virtual void scale_rows(TensorView x, ConstTensorView d, std::int64_t rows,
+                          std::int64_t cols) = 0;
+  // The eigenvalues of J J^T (J rows x rows), ascending, in double (syrk + syevd).
+  virtual std::vector<double> gram_eigenvalues(ConstTensorView j, std::int64_t rows) = 0;
   // h = w a + bias (bias broadcast over the batch).
   virtual void linear(ConstTensorView w, ConstTensorView a, ConstTensorView bias, TensorView h,
                       std::int64_t width, std::int64_t batch) = 0;
@@ -73,6 +84,11 @@ public:
   virtual void affine(TensorView x, double mul, double add) = 0;
   virtual void copy(ConstTensorView src, TensorView dst) = 0;
 };
+
+// W^l of a run into w (width x width): i.i.d. N(0, sigma_w2 / width) entries (gaussian, from
+// normal(seed, layer, stream)) or sqrt(sigma_w2) Q with Q orthogonal(seed, layer, stream).
+void draw_weights(DenseBackend& be, TensorView w, std::int64_t width, WeightInit init,
+                  double sigma_w2, std::uint64_t seed, std::uint32_t layer, DenseStream stream);
 
 std::unique_ptr<DenseBackend> make_cpu_dense_backend(DType dtype);
 // Throws Error(unavailable) in builds without CUDA.

@@ -16,7 +16,14 @@ namespace actgrad {
 namespace detail {
 
 // What a draw is for; part of the Philox counter, so the streams never overlap.
-enum class DenseStream : std::uint32_t { input = 0, weight = 1, bias = 2, readout = 3 };
+enum class DenseStream : std::uint32_t { input = 0, weight = 1, bias = 2, readout = 3, probe = 4 };
+constexpr std::uint32_t kDenseStreams = 8; // stream words per network
+
+// Stream s of network k of a multi-network run: network 0 draws what a single run draws, and no
+// two networks share a counter (k < 2^29).
+ACTGRAD_HOST_DEVICE constexpr DenseStream network_stream(DenseStream s, std::uint32_t network) {
+  return static_cast<DenseStream>(static_cast<std::uint32_t>(s) + kDenseStreams * network);
+}
 
 struct Normal4 {
   double v[4];
