@@ -13,6 +13,14 @@
 // l = a..b <= L-1, backpropagation running from layer L down), chi_theory the geometric mean of
 // the mean-field prediction S E[phi'(sqrt(q) z)^2] for those layers (chain: q of z_{l-1}, from
 // q_0 = 1; dense: q^l, from q^1 = S + T). Ranges split the layers into about 10 equal parts.
+//
+// --networks K >= 2 (dense, issue 17) runs K independent networks instead, one input each:
+//   [activation,]network,log_forward_ratio,log_grad_ratio         one row per network k = 0..K-1
+// with natural logs of |x^L|^2/|x^0|^2 and |J^T v|^2 (simulate_networks); --summary appends,
+// after a blank line,
+//   [activation,]quantity,networks,mean,variance,se_mean,q05,q25,q50,q75,q95,
+//                mean_field_log_mean,law_mean,law_variance,c_phi
+// with rows `forward` and `grad` (networks = the number of finite values the statistics use).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -49,8 +57,12 @@ struct DecayArgs {
   std::string plot;
   std::string transform;
   bool summary = false;
+  std::string init = "gaussian";
+  std::int64_t networks = 1;
   CLI::Option* width_opt = nullptr;
   CLI::Option* batch_opt = nullptr;
+  CLI::Option* init_opt = nullptr;
+  CLI::Option* networks_opt = nullptr;
 };
 
 // "a,b:p=1,q=2,c" -> {"a", "b:p=1,q=2", "c"}: a piece with '=' and no ':' continues the
@@ -179,6 +191,71 @@ void check_memory(const DecayConfig& base, const std::vector<Activation>& acts,
                      " are free" + reduce);
 }
 
+// Bytes of CSV per network row and activation (generous: an index and two shortest doubles).
+constexpr std::uint64_t kNetworkRowBytes = 96;
+
+// --networks K >= 2: refuses a run whose host memory (the model on the CPU, two doubles per
+// network and activation, the CSV text) exceeds what is available, then runs and prints.
+int run_networks(const DecayArgs& args, const std::vector<Activation>& acts,
+                 const DecayConfig& base) {
+  const bool several = acts.size() > 1;
+  const auto K = std::uint64_t(args.networks);
+  DecayConfig cfg0 = base;
+  cfg0.act = acts.front();
+  const DecayMemory m = decay_memory(cfg0);
+  const bool cpu = base.device.kind == DeviceKind::cpu;
+  const std::uint64_t host =
+      add_sat(add_sat(mul_sat(mul_sat(K, acts.size()), 2 * sizeof(double) + kNetworkRowBytes),
+                      mul_sat(K, sizeof(double))),
+              cpu ? networks_memory_bytes(cfg0) : 0);
+  if (host > m.host_available)
+    throw UsageError("--networks " + std::to_string(args.networks) + ": this run needs about " +
+                     bytes_text(host) + " of host memory but only " + bytes_text(m.host_available) +
+                     " are available; reduce --networks");
+
+  std::vector<NetworkStats> runs;
+  ProgressLine progress("decay");
+  for (const Activation& act : acts) {
+    DecayConfig cfg = base;
+    cfg.act = act;
+    progress.relabel("decay networks " + act.to_string());
+    runs.push_back(
+        simulate_networks(cfg, args.networks, [&](std::int64_t done, std::int64_t total) {
+          progress.update(done, total);
+        }));
+  }
+
+  std::string out;
+  const std::string lead = several ? "activation," : "";
+  out += lead + "network,log_forward_ratio,log_grad_ratio\n";
+  for (std::size_t a = 0; a < acts.size(); ++a) {
+    const std::string name = several ? name_field(acts[a]) + "," : "";
+    for (std::size_t k = 0; k < runs[a].log_forward_ratio.size(); ++k)
+      out += name + std::to_string(k) + "," + fmt(runs[a].log_forward_ratio[k]) + "," +
+             fmt(runs[a].log_grad_ratio[k]) + "\n";
+  }
+  if (args.summary) {
+    out += "\n" + lead +
+           "quantity,networks,mean,variance,se_mean,q05,q25,q50,q75,q95,mean_field_log_mean,"
+           "law_mean,law_variance,c_phi\n";
+    for (std::size_t a = 0; a < acts.size(); ++a) {
+      const std::string name = several ? name_field(acts[a]) + "," : "";
+      const auto row = [&](const char* what, const NetworkQuantity& q) {
+        const SampleStats& s = q.stats;
+        out += name + what + "," + std::to_string(s.count) + "," + fmt(s.mean) + "," +
+               fmt(s.variance) + "," + fmt(s.se_mean) + "," + fmt(s.q05) + "," + fmt(s.q25) + "," +
+               fmt(s.q50) + "," + fmt(s.q75) + "," + fmt(s.q95) + "," +
+               fmt(q.theory.mean_field_log_mean) + "," + fmt(q.theory.law.mean) + "," +
+               fmt(q.theory.law.variance) + "," + fmt(q.c_phi) + "\n";
+      };
+      row("forward", runs[a].forward);
+      row("grad", runs[a].grad);
+    }
+  }
+  write_stdout(out);
+  return 0;
+}
+
 int run_decay(const DecayArgs& args) {
   const std::vector<Activation> acts = parse_activations(args.acts);
   const bool several = acts.size() > 1;
@@ -187,6 +264,19 @@ int run_decay(const DecayArgs& args) {
     throw UsageError("--batch " + std::to_string(args.batch) + ": use an integer >= 1");
   if (model == DecayModel::chain && args.width_opt->count() > 0)
     throw UsageError("--width applies to --model dense only; the chain model has paths (--batch)");
+  if (model == DecayModel::chain && args.init_opt->count() > 0)
+    throw UsageError("--init applies to --model dense only; the chain model has no weight "
+                     "matrices");
+  if (model == DecayModel::chain && args.networks_opt->count() > 0)
+    throw UsageError("--networks applies to --model dense only");
+  if (args.networks < 1)
+    throw UsageError("--networks " + std::to_string(args.networks) + ": use an integer >= 1");
+  const bool networks = args.networks >= 2;
+  if (networks && !args.plot.empty())
+    throw UsageError("--plot with --networks >= 2 is not supported; leave one out");
+  if (networks && args.batch_opt->count() > 0)
+    throw UsageError("--batch with --networks >= 2: each network runs one input; leave --batch "
+                     "out");
   if (!args.plot.empty()) check_plot_path(args.plot, "--plot");
 
   ActivationTransform transform;
@@ -223,7 +313,9 @@ int run_decay(const DecayArgs& args) {
   base.sigma_b2 = args.sigma_b2;
   base.seed = args.seed;
   base.dtype = parse_dtype(args.dtype);
+  base.init = args.init == "orthogonal" ? WeightInit::orthogonal : WeightInit::gaussian;
   base.device = resolve_device(args.device, false, "actgrad decay");
+  if (networks) return run_networks(args, acts, base);
   check_memory(base, acts, args);
 
   std::vector<std::vector<LayerStats>> runs;
@@ -301,7 +393,15 @@ Command add_decay_command(CLI::App& root) {
       "after another, 'layers,measured_factor,chi_theory' for about 10 layer ranges a-b "
       "(geometric means of the measured per-layer factor and of the mean-field chi; chain: "
       "g_l/g_(l-1) with q from q_0 = 1, dense: g_l/g_(l+1) with q^1 = S+T). --dtype is the "
-      "compute precision (chain: of z and the derivative product; dense: of the tensors).");
+      "compute precision (chain: of z and the derivative product; dense: of the tensors). "
+      "--networks K >= 2 (dense) runs K independent networks of one input each (fresh weights, "
+      "network 0 = the single run's draws) and prints 'network,log_forward_ratio,log_grad_ratio' "
+      "(natural logs of |x^L|^2/|x^0|^2 and |J^T v|^2, J = dx^L/dx^0, v a random unit vector); "
+      "--summary then appends 'quantity,networks,mean,variance,se_mean,q05,q25,q50,q75,q95,"
+      "mean_field_log_mean,law_mean,law_variance,c_phi' for forward and grad: the mean-field "
+      "log of the MEAN ratio, the exact finite-width law of the log ratio for relu/leaky_relu "
+      "with Gaussian weights and zero bias (asymptotic for grad; nan elsewhere) and c_phi = "
+      "width * variance / depth.");
   app->footer(
       "Limits: --depth, --width and --batch (integers >= 1) and the number of ACTs have no fixed\n"
       "cap; a run whose memory (model, per-layer results for every ACT, and about " +
@@ -309,6 +409,8 @@ Command add_decay_command(CLI::App& root) {
       " with --plot, +" + std::to_string(kDecaySummaryRowBytes) +
       " with --summary) per layer and ACT) exceeds the memory available is refused\n"
       "before it starts, saying how much it needs. Time is not capped.\n"
+      "--networks K: 1 <= K <= 2^29 and K x depth x width^2 (x width with --init orthogonal)\n"
+      "<= 1e12; the model and its results must fit in memory; no --plot or --batch with K >= 2.\n"
       "Exit status: 0 ok; 2 bad argument; 1 any other failure.");
   app->add_option("ACT", args->acts,
                   "activation name, or several separated by commas (e.g. sigmoid,tanh,relu)")
@@ -335,6 +437,13 @@ Command add_decay_command(CLI::App& root) {
   app->add_option("--transform", args->transform,
                   "run phi_hat(x) = G (phi(A x + B) + D) given as A,B,D,G (the DKS/TAT "
                   "transform that 'actgrad shape --method dks|tat' prints)");
+  args->init_opt = app->add_option("--init", args->init,
+                                   "dense weights: gaussian (i.i.d. N(0, S/W), default) or "
+                                   "orthogonal (sqrt(S) Q, Q Haar)")
+                       ->check(one_of({"gaussian", "orthogonal"}));
+  args->networks_opt =
+      app->add_option("--networks", args->networks,
+                      "dense: run K independent networks (default 1 = the per-layer output above)");
   app->add_flag("--summary", args->summary,
                 "append mean-field q*, chi1, depth scale and per-range factors");
   return {app, [args] { return run_decay(*args); }};

@@ -100,3 +100,80 @@ double mean_field_chi(const Activation& act, double sigma_w2, double q);
 double mean_field_qmap_slope(const Activation& act, double sigma_w2, double q);
 
 } // namespace actgrad
+
+// --- Finite-width statistics over independent dense networks (issue 17) ----------------------
+// Hanin 2018 (arXiv:1801.03744), Hanin and Nica 2019 (arXiv:1812.05994). Implemented in
+// host/analysis/decay_networks.cpp.
+namespace actgrad {
+
+// Sample statistics of one quantity over the networks whose value is finite (a relu network
+// whose layer has no active unit gives ln 0 = -inf; it is left out, which is the conditioning
+// on K >= 1 of the exact law). count = number of finite values; variance is the unbiased sample
+// variance (nan for count < 2); se_mean = sqrt(variance / count); quantiles interpolate linearly
+// between order statistics (R's type 7).
+struct SampleStats {
+  std::int64_t count = 0;
+  double mean, variance, se_mean, q05, q25, q50, q75, q95;
+};
+SampleStats sample_stats(const std::vector<double>& values);
+
+// Mean and variance of a law of ln(ratio); nan where no law applies.
+struct LogRatioLaw {
+  double mean, variance;
+};
+
+// The exact finite-width law of ln(|x^L|^2 / |x^0|^2) through `depth` layers of width n with
+// W_ij ~ N(0, S/n), zero bias and phi = leaky_relu with negative slope a (a = 0: relu): per
+// layer (S/n) sum_i g_i^2 s_i^2, g_i ~ N(0,1) i.i.d., s_i = 1 (g_i > 0) or a, independent
+// across layers, so mean and variance are depth times one layer's. relu: (S/n) chi^2_K with
+// K ~ Binomial(n, 1/2) conditioned on K >= 1 (P(K = 0) = 2^-n per layer). leaky: (S/n) chi^2_n
+// (a^2 + (1 - a^2) B), B | K ~ Beta(K/2, (n-K)/2) independent of chi^2_n. Throws Error for
+// n < 1, depth < 1, S <= 0 or a non-finite slope.
+LogRatioLaw rectifier_log_ratio_law(double negative_slope, double sigma_w2, std::int64_t width,
+                                    std::int64_t depth);
+// Hanin's large-width asymptote for relu: ln ratio ~ N(depth ln(S/2) - beta/2, beta) with
+// beta = 5 sum_l 1/n_l = 5 depth / n.
+LogRatioLaw relu_log_ratio_asymptote(double sigma_w2, std::int64_t width, std::int64_t depth);
+
+// psi(x) and psi'(x) for x > 0 (recurrence up to x >= 10, then the asymptotic series; relative
+// error ~1e-15). nan for x <= 0 or nan.
+double digamma(double x);
+double trigamma(double x);
+
+// What sits beside one measured quantity.
+struct NetworkTheory {
+  // ln E[ratio] from mean-field theory (q-map from q^1 = S + T, i.e. |x^0|^2 = n): the log of
+  // the mean, not the mean of the log (which is smaller, by Jensen). nan with a transform.
+  double mean_field_log_mean;
+  // The rectifier law above (exact for the forward ratio, asymptotic for the gradient, Hanin and
+  // Nica 2019); nan unless relu/leaky_relu, Gaussian weights, sigma_b2 = 0, no transform.
+  LogRatioLaw law;
+  bool law_exact; // true for the forward ratio where the law applies
+};
+
+struct NetworkQuantity {
+  SampleStats stats;
+  NetworkTheory theory;
+  double c_phi; // width * variance / depth (measured)
+};
+
+// One row per network k: ln(|x^L|^2 / |x^0|^2) (x^l = phi(h^l)) and ln |J^T v|^2 with
+// J = dx^L/dx^0 = D^L W^L ... D^1 W^1 and v a random unit vector, natural logs.
+struct NetworkStats {
+  std::vector<double> log_forward_ratio, log_grad_ratio;
+  NetworkQuantity forward, grad;
+};
+
+// Runs `networks` independent dense networks of cfg (width, depth, act, sigma_w2, sigma_b2,
+// init, transform, dtype, device; batch is ignored: one input per network) with fresh weights
+// each: network k draws from detail::network_stream(stream, k), so network 0 draws what a single
+// run draws (its input is column 0 of the single run's input, its v the normalised column 0 of
+// the single run's readout). Throws Error naming the field for networks < 1 or > 2^29, a cost
+// networks x depth x width^2 (x width for orthogonal) above 1e12, or memory beyond the device.
+NetworkStats simulate_networks(const DecayConfig& cfg, std::int64_t networks,
+                               const ProgressFn& progress = {});
+// Bytes simulate_networks needs on cfg.device (model) for cfg; the host keeps 2 doubles per
+// network besides.
+std::uint64_t networks_memory_bytes(const DecayConfig& cfg);
+
+} // namespace actgrad
