@@ -1,4 +1,5 @@
-// CUDA backend of the dense gradient-decay model: cuBLAS GEMMs, Philox draws, small reductions.
+// CUDA backend of the dense gradient-decay model: cuBLAS GEMMs, cuSOLVER QR and eigensolves,
+// Philox draws, small reductions.
 //
 // The layer loop is host/analysis/decay_dense.cpp's; this file gives it DenseBackend operations on
 // one CUDA stream. The activation runs through actgrad::forward_with_derivative on that stream (the
@@ -13,6 +14,7 @@
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#include <cusolverDn.h>
 
 #include "actgrad/api.hpp"
 #include "actgrad/buffer.hpp"
@@ -121,6 +123,43 @@ __global__ void mul_sumsq_kernel(const T* d, const T* g, T* delta, std::int64_t 
   if (threadIdx.x == 0) partial[2 * blockIdx.x] = s2, partial[2 * blockIdx.x + 1] = 0;
 }
 
+void check(cusolverStatus_t st, const char* what) {
+  if (st != CUSOLVER_STATUS_SUCCESS)
+    throw Error(std::string("dense model on cuda: ") + what + " failed with cuSOLVER status " +
+                    std::to_string(int(st)),
+                Error::Kind::runtime);
+}
+
+// sign[j] = scale * sign(R_jj) of the n x n factor in a (column-major).
+__global__ void diag_sign_kernel(const double* a, std::int64_t n, double scale, double* sign) {
+  for (std::int64_t j = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; j < n;
+       j += std::int64_t(gridDim.x) * blockDim.x)
+    sign[j] = a[j * n + j] < 0 ? -scale : scale;
+}
+
+// out[i + j n] = q[i + j n] * sign[j], rounded to T.
+template <class T>
+__global__ void column_scale_kernel(const double* q, const double* sign, std::int64_t n, T* out) {
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n * n;
+       i += std::int64_t(gridDim.x) * blockDim.x)
+    out[i] = static_cast<T>(q[i] * sign[i / n]);
+}
+
+// x[i + j rows] *= d[i].
+template <class T>
+__global__ void scale_rows_kernel(T* x, const T* d, std::int64_t rows, std::int64_t n) {
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += std::int64_t(gridDim.x) * blockDim.x)
+    x[i] *= d[i % rows];
+}
+
+template <class T>
+__global__ void to_double_kernel(const T* x, std::int64_t n, double* out) {
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += std::int64_t(gridDim.x) * blockDim.x)
+    out[i] = double(x[i]);
+}
+
 template <class T>
 class CudaDense final : public DenseBackend {
 public:
@@ -139,6 +178,7 @@ public:
   }
   ~CudaDense() override {
     cudaStreamSynchronize(stream_);
+    if (solver_) cusolverDnDestroy(solver_);
     cublasDestroy(handle_);
     cudaStreamDestroy(stream_);
   }
@@ -157,6 +197,81 @@ public:
     normal_kernel<T><<<grid_for((out.n + 3) / 4), kThreads, 0, stream_>>>(
         static_cast<T*>(out.data), out.n, seed, layer, stream, scale);
     check(cudaGetLastError(), "normal kernel launch");
+  }
+
+  void orthogonal(TensorView out, std::int64_t width, std::uint64_t seed, std::uint32_t layer,
+                  DenseStream stream, double scale) override {
+    const int n = int(width);
+    const std::int64_t nn = width * width;
+    Buffer a(DType::f64, nn, device_), tau(DType::f64, width, device_),
+        sign(DType::f64, width, device_), info(DType::f64, 1, device_);
+    normal_kernel<double><<<grid_for((nn + 3) / 4), kThreads, 0, stream_>>>(
+        a.as<double>(), nn, seed, layer, stream, 1.0);
+    check(cudaGetLastError(), "normal kernel launch");
+    cusolverDnHandle_t h = solver();
+    int lwork = 0, lwork2 = 0;
+    check(cusolverDnDgeqrf_bufferSize(h, n, n, a.as<double>(), n, &lwork), "geqrf_bufferSize");
+    check(cusolverDnDorgqr_bufferSize(h, n, n, n, a.as<double>(), n, tau.as<double>(), &lwork2),
+          "orgqr_bufferSize");
+    Buffer work(DType::f64, std::max(1, std::max(lwork, lwork2)), device_);
+    int* dev_info = static_cast<int*>(info.data());
+    check(cusolverDnDgeqrf(h, n, n, a.as<double>(), n, tau.as<double>(), work.as<double>(),
+                           std::max(lwork, lwork2), dev_info),
+          "geqrf");
+    solver_info("geqrf", dev_info);
+    diag_sign_kernel<<<grid_for(width), kThreads, 0, stream_>>>(a.as<double>(), width, scale,
+                                                                sign.as<double>());
+    check(cudaGetLastError(), "sign kernel launch");
+    check(cusolverDnDorgqr(h, n, n, n, a.as<double>(), n, tau.as<double>(), work.as<double>(),
+                           std::max(lwork, lwork2), dev_info),
+          "orgqr");
+    solver_info("orgqr", dev_info);
+    column_scale_kernel<T><<<grid_for(nn), kThreads, 0, stream_>>>(
+        a.as<double>(), sign.as<double>(), width, static_cast<T*>(out.data));
+    check(cudaGetLastError(), "column scale kernel launch");
+    check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); // a, tau, work are freed
+  }
+
+  void scale_rows(TensorView x, ConstTensorView d, std::int64_t rows, std::int64_t cols) override {
+    scale_rows_kernel<T><<<grid_for(rows * cols), kThreads, 0, stream_>>>(
+        static_cast<T*>(x.data), static_cast<const T*>(d.data), rows, rows * cols);
+    check(cudaGetLastError(), "scale rows kernel launch");
+  }
+
+  std::vector<double> gram_eigenvalues(ConstTensorView j, std::int64_t rows) override {
+    const int n = int(rows);
+    const std::int64_t nn = rows * rows;
+    Buffer jd(DType::f64, std::is_same<T, double>::value ? 0 : nn, device_),
+        gram(DType::f64, nn, device_), w(DType::f64, rows, device_), info(DType::f64, 1, device_);
+    const double* src = static_cast<const double*>(j.data);
+    if constexpr (!std::is_same<T, double>::value) {
+      to_double_kernel<T><<<grid_for(nn), kThreads, 0, stream_>>>(static_cast<const T*>(j.data), nn,
+                                                                  jd.as<double>());
+      check(cudaGetLastError(), "convert kernel launch");
+      src = jd.as<double>();
+    }
+    const double one = 1, zero = 0;
+    check(cublasDsyrk(handle_, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N, n, n, &one, src, n, &zero,
+                      gram.as<double>(), n),
+          "SYRK");
+    cusolverDnHandle_t h = solver();
+    int lwork = 0;
+    check(cusolverDnDsyevd_bufferSize(h, CUSOLVER_EIG_MODE_NOVECTOR, CUBLAS_FILL_MODE_LOWER, n,
+                                      gram.as<double>(), n, w.as<double>(), &lwork),
+          "syevd_bufferSize");
+    Buffer work(DType::f64, std::max(1, lwork), device_);
+    int* dev_info = static_cast<int*>(info.data());
+    check(cusolverDnDsyevd(h, CUSOLVER_EIG_MODE_NOVECTOR, CUBLAS_FILL_MODE_LOWER, n,
+                           gram.as<double>(), n, w.as<double>(), work.as<double>(), lwork,
+                           dev_info),
+          "syevd");
+    solver_info("syevd", dev_info);
+    std::vector<double> out(static_cast<std::size_t>(rows));
+    check(cudaMemcpyAsync(out.data(), w.data(), out.size() * sizeof(double), cudaMemcpyDeviceToHost,
+                          stream_),
+          "cudaMemcpyAsync");
+    check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+    return out;
   }
 
   void linear(ConstTensorView w, ConstTensorView a, ConstTensorView bias, TensorView h,
@@ -237,6 +352,27 @@ private:
     check(st, "GEMM");
   }
 
+  // The cuSOLVER handle, created on first use on the model's stream.
+  cusolverDnHandle_t solver() {
+    if (!solver_) {
+      check(cusolverDnCreate(&solver_), "cusolverDnCreate");
+      check(cusolverDnSetStream(solver_, stream_), "cusolverDnSetStream");
+    }
+    return solver_;
+  }
+
+  // Throws when a cuSOLVER routine reported a nonzero info (read after the stream drains).
+  void solver_info(const char* routine, const int* dev_info) {
+    int info = 0;
+    check(cudaMemcpyAsync(&info, dev_info, sizeof info, cudaMemcpyDeviceToHost, stream_),
+          "cudaMemcpyAsync");
+    check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+    if (info != 0)
+      throw Error(std::string("dense model on cuda: cuSOLVER ") + routine + " failed with info " +
+                      std::to_string(info),
+                  Error::Kind::runtime);
+  }
+
   // Copies the per-block partials back and adds them in block order.
   std::array<double, 2> fetch_partials() {
     check(cudaMemcpyAsync(host_partial_.data(), partial_.data(),
@@ -253,6 +389,7 @@ private:
   CudaDeviceScope scope_;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t handle_ = nullptr;
+  cusolverDnHandle_t solver_ = nullptr;
   Buffer partial_;
   std::vector<double> host_partial_;
 };

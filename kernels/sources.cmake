@@ -11,9 +11,10 @@ target_sources(actgrad PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/decay_chain.cu
   ${CMAKE_CURRENT_LIST_DIR}/stats.cu
   ${CMAKE_CURRENT_LIST_DIR}/decay_dense.cu)
-# cuBLAS for the dense decay model's GEMMs, linked dynamically (the carried GPU build stays small;
-# the GPU machine's toolkit has libcublas).
-target_link_libraries(actgrad PRIVATE CUDA::cublas)
+# cuBLAS for the dense decay model's GEMMs and cuSOLVER for its orthogonal weights and the
+# spectrum's eigensolves, linked dynamically (the carried GPU build stays small; the GPU machine's
+# toolkit has both).
+target_link_libraries(actgrad PRIVATE CUDA::cublas CUDA::cusolver)
 target_include_directories(actgrad PRIVATE ${CMAKE_CURRENT_LIST_DIR})
 # --expt-relaxed-constexpr: the functors call constexpr host functions (std::numeric_limits) from
 # device code. -lineinfo: source lines for compute-sanitizer and Nsight, at no runtime cost.

@@ -428,4 +428,33 @@ TEST(DenseModel, IdentityTransformChangesNothingAndScalingIsExact) {
   EXPECT_THROW(actgrad::simulate_decay(c, {}), Error);
 }
 
+// Orthogonal weights (issue 17): a linear net with W = Q keeps every norm, so the backward
+// gradient and q are the same at every layer to rounding (f64: ~L 1e-16 relative), where
+// Gaussian weights change them by ~1/sqrt(width batch) per layer. Checkpointing recomputes the
+// same orthogonal draws, so it changes no number.
+TEST(DenseModel, OrthogonalWeightsPreserveNormsExactly) {
+  DecayConfig c = dense("linear", 64, 8, 20, 1.0, 0.0, DType::f64);
+  c.init = actgrad::WeightInit::orthogonal;
+  const auto rows = actgrad::simulate_decay(c, {});
+  for (const LayerStats& r : rows) {
+    EXPECT_NEAR(r.log10_grad_norm2, rows.back().log10_grad_norm2, 1e-12) << r.layer;
+    EXPECT_NEAR(r.q / rows.front().q, 1.0, 1e-12) << r.layer;
+  }
+  c.init = actgrad::WeightInit::gaussian;
+  const auto g = actgrad::simulate_decay(c, {});
+  EXPECT_GT(std::fabs(g.front().log10_grad_norm2 - g.back().log10_grad_norm2), 1e-3);
+
+  c.init = actgrad::WeightInit::orthogonal;
+  c.act = Activation::parse("tanh");
+  actgrad::detail::DenseOptions opt;
+  opt.store_budget = 1; // forces checkpointing
+  const auto stored = actgrad::detail::simulate_dense(c, {}, {});
+  const auto ckpt = actgrad::detail::simulate_dense(c, {}, opt);
+  for (std::size_t i = 0; i < stored.size(); ++i)
+    EXPECT_EQ(stored[i].log10_grad_norm2, ckpt[i].log10_grad_norm2) << i;
+
+  c.model = DecayModel::chain; // no weight matrices there
+  EXPECT_THROW(actgrad::simulate_decay(c, {}), Error);
+}
+
 } // namespace

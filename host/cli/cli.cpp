@@ -85,7 +85,7 @@ int run_cli(int argc, char** argv) {
       actgrad::cli::add_decay_command(app), actgrad::cli::add_phase_command(app),
       actgrad::cli::add_bench_command(app), actgrad::cli::add_saturation_command(app),
       actgrad::cli::add_atlas_command(app), actgrad::cli::add_plot_command(app),
-      actgrad::cli::add_shape_command(app),
+      actgrad::cli::add_shape_command(app), actgrad::cli::add_spectrum_command(app),
   };
 
   try {

@@ -41,6 +41,7 @@ Command add_saturation_command(CLI::App& root);
 Command add_atlas_command(CLI::App& root);
 Command add_plot_command(CLI::App& root);
 Command add_shape_command(CLI::App& root);
+Command add_spectrum_command(CLI::App& root);
 
 // A CLI11 validator accepting exactly one of `allowed`, with a message listing them.
 CLI::Validator one_of(std::initializer_list<const char*> allowed);
