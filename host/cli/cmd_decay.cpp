@@ -211,7 +211,7 @@ int run_networks(const DecayArgs& args, const std::vector<Activation>& acts,
   if (host > m.host_available)
     throw UsageError("--networks " + std::to_string(args.networks) + ": this run needs about " +
                      bytes_text(host) + " of host memory but only " + bytes_text(m.host_available) +
-                     " are available; reduce --networks");
+                     " are available; reduce --networks, --width or --depth");
 
   std::vector<NetworkStats> runs;
   ProgressLine progress("decay");
