@@ -41,7 +41,7 @@ struct SpectrumArgs {
   std::string method = "auto";
   std::int64_t probes = 16;
   std::string format = "table";
-  std::string plot;
+  std::string plot, histogram;
   CLI::Option* sigma_w2_opt = nullptr;
   CLI::Option* sigma_b2_opt = nullptr;
 };
@@ -62,53 +62,90 @@ const char* option_of(const std::string& what) {
   return "ACT";
 }
 
-// The histogram of log10(lambda / m1) beside the predicted density of log10(lambda / m1)
-// (lambda ln 10 rho(lambda)), into FILE.png or FILE.svg.
-void plot_spectrum(const std::string& path, const SpectrumConfig& cfg, const SpectrumResult& r,
-                   const Activation& act, double q_star) {
+// The histogram of log10(lambda / m1) over all networks (60 bins between the smallest and the
+// largest nonzero eigenvalue) and the predicted density of log10(lambda / m1), lambda ln 10
+// rho(lambda), on 400 points half a decade beyond both ends (empty when the prediction is not
+// available).
+struct Histogram {
+  std::vector<double> centre, measured, x_theory, theory;
+  std::size_t zeros = 0, total = 0;
+};
+
+Histogram histogram(const SpectrumConfig& cfg, const SpectrumResult& r) {
+  Histogram h;
+  h.total = r.eigenvalues.size();
+  // Numerical zeros: an eigenvalue of the computed J J^T is exact to about N eps of the largest
+  // (eps of the products' dtype), so smaller ones are 0 within rounding (relu's J has rank about
+  // N/2: half its eigenvalues are 0 and come out near 1e-80 after the per-layer rescaling).
+  double largest = 0;
+  for (double e : r.eigenvalues) largest = std::max(largest, e);
+  const double eps = cfg.dtype == DType::f32 ? 0x1p-23 : 0x1p-52;
+  const double zero = largest * double(cfg.width) * eps;
   std::vector<double> logs;
-  std::size_t zeros = 0;
   for (double e : r.eigenvalues)
-    if (e > 1e-300)
+    if (e > zero)
       logs.push_back(std::log10(e));
     else
-      ++zeros;
-  if (logs.empty()) throw UsageError("--plot: every eigenvalue is 0; nothing to draw");
+      ++h.zeros;
+  if (logs.empty()) throw UsageError("--plot/--histogram: every eigenvalue is 0; nothing to draw");
   const double lo = *std::min_element(logs.begin(), logs.end());
   const double hi = std::max(*std::max_element(logs.begin(), logs.end()), lo + 1e-6);
   const int bins = 60;
   const double w = (hi - lo) / bins;
-  std::vector<double> count(bins, 0.0);
-  for (double v : logs) count[std::min(bins - 1, int((v - lo) / w))] += 1;
+  h.measured.assign(bins, 0.0);
+  for (double v : logs) h.measured[std::size_t(std::min(bins - 1, int((v - lo) / w)))] += 1;
   const double total = double(r.eigenvalues.size());
-  std::string script = "set datafile separator ','\nset xlabel 'log10(lambda / m1)'\n"
-                       "set ylabel 'density of log10(lambda / m1)'\nset grid\nset key top left\n"
-                       "set style fill solid 0.4\n";
-  std::string title = act.to_string() + ", " + weight_init_name(cfg.init) +
-                      ", N = " + std::to_string(cfg.width) + ", L = " + std::to_string(cfg.depth) +
-                      ", networks = " + std::to_string(cfg.networks);
-  if (zeros) title += ", " + std::to_string(zeros) + " zero eigenvalues left out";
-  script += "set title " + gnuplot_string(title) + " noenhanced\n$h << EOD\n";
-  for (int b = 0; b < bins; ++b)
-    script +=
-        format_double(lo + (b + 0.5) * w) + "," + format_double(count[b] / (total * w)) + "\n";
-  script += "EOD\n";
-  std::string plot = "plot $h using 1:2 with boxes title 'measured'";
+  for (int b = 0; b < bins; ++b) {
+    h.centre.push_back(lo + (b + 0.5) * w);
+    h.measured[std::size_t(b)] /= total * w;
+  }
   try {
     std::vector<double> x;
     const int points = 400;
     const double a = lo - 0.5, b = hi + 0.5;
     for (int i = 0; i < points; ++i) x.push_back(std::pow(10.0, a + (b - a) * i / (points - 1)));
     const std::vector<double> rho =
-        spectrum_density(act, cfg.init, cfg.depth, cfg.sigma_w2, q_star, x);
+        spectrum_density(cfg.act, cfg.init, cfg.depth, cfg.sigma_w2, r.q_star, x);
+    for (int i = 0; i < points; ++i) {
+      h.x_theory.push_back(std::log10(x[std::size_t(i)]));
+      h.theory.push_back(x[std::size_t(i)] * std::log(10.0) * rho[std::size_t(i)]);
+    }
+  } catch (const Error&) { // no prediction for this case: the measured histogram alone
+  }
+  return h;
+}
+
+// CSV `log10_lambda,density,kind` with kind measured (bin centres) or theory.
+std::string histogram_csv(const Histogram& h) {
+  std::string out = "log10_lambda,density,kind\n";
+  for (std::size_t i = 0; i < h.centre.size(); ++i)
+    out += format_double(h.centre[i]) + "," + format_double(h.measured[i]) + ",measured\n";
+  for (std::size_t i = 0; i < h.x_theory.size(); ++i)
+    out += format_double(h.x_theory[i]) + "," + format_double(h.theory[i]) + ",theory\n";
+  return out;
+}
+
+void plot_spectrum(const std::string& path, const SpectrumConfig& cfg, const Histogram& h) {
+  std::string script = "set datafile separator ','\nset xlabel 'log10(lambda / m1)'\n"
+                       "set ylabel 'density of log10(lambda / m1)'\nset grid\nset key top left\n"
+                       "set style fill solid 0.4\n";
+  std::string title = cfg.act.to_string() + ", " + weight_init_name(cfg.init) +
+                      ", N = " + std::to_string(cfg.width) + ", L = " + std::to_string(cfg.depth) +
+                      ", networks = " + std::to_string(cfg.networks);
+  if (h.zeros)
+    title += ", " + std::to_string(h.zeros) + " of " + std::to_string(h.total) +
+             " eigenvalues are 0 to rounding";
+  script += "set title " + gnuplot_string(title) + " noenhanced\n$h << EOD\n";
+  for (std::size_t i = 0; i < h.centre.size(); ++i)
+    script += format_double(h.centre[i]) + "," + format_double(h.measured[i]) + "\n";
+  script += "EOD\n";
+  std::string plot = "plot $h using 1:2 with boxes title 'measured'";
+  if (!h.theory.empty()) {
     script += "$t << EOD\n";
-    for (int i = 0; i < points; ++i)
-      script += format_double(std::log10(x[i])) + "," +
-                format_double(x[i] * std::log(10.0) * rho[std::size_t(i)]) + "\n";
+    for (std::size_t i = 0; i < h.theory.size(); ++i)
+      script += format_double(h.x_theory[i]) + "," + format_double(h.theory[i]) + "\n";
     script += "EOD\n";
     plot += ", $t using 1:2 with lines linewidth 2 title 'free probability'";
-  } catch (const Error&) {
-    plot += " # prediction unavailable";
   }
   render_chart(script + plot + "\n", path, "--plot", ChartTerminal{});
 }
@@ -119,6 +156,10 @@ int run_spectrum(const SpectrumArgs& args) {
     throw UsageError("ACT: '" + act.to_string() +
                      "' is a gated unit act(a) * b; spectrum takes a unary activation");
   if (!args.plot.empty()) check_plot_path(args.plot, "--plot");
+  if ((!args.plot.empty() || !args.histogram.empty()) && args.method == "probes")
+    throw UsageError(std::string(args.plot.empty() ? "--histogram" : "--plot") +
+                     ": the histogram needs the eigenvalues; use --method eigen or auto (the "
+                     "probes method estimates moments only)");
 
   SpectrumConfig cfg;
   cfg.act = act;
@@ -159,11 +200,10 @@ int run_spectrum(const SpectrumArgs& args) {
   } catch (const Error& e) {
     rethrow_as(e, option_of(e.what()));
   }
-  if (!args.plot.empty()) {
-    if (r.method != SpectrumMethod::eigen)
-      throw UsageError("--plot: the histogram needs the eigenvalues; use --method eigen (the "
-                       "probes method estimates moments only)");
-    plot_spectrum(args.plot, cfg, r, act, r.q_star);
+  if (!args.plot.empty() || !args.histogram.empty()) {
+    const Histogram h = histogram(cfg, r);
+    if (!args.plot.empty()) plot_spectrum(args.plot, cfg, h);
+    if (!args.histogram.empty()) write_file(args.histogram, histogram_csv(h), "--histogram");
   }
 
   struct Row {
@@ -268,6 +308,9 @@ Command add_spectrum_command(CLI::App& root) {
   app->add_option("--plot", args->plot,
                   "draw the histogram of log10(lambda/m1) beside the prediction into FILE.png or "
                   "FILE.svg (eigen method)");
+  app->add_option("--histogram", args->histogram,
+                  "write that histogram and the predicted density as CSV "
+                  "'log10_lambda,density,kind' (kind measured or theory) into FILE");
   return {app, [args] { return run_spectrum(*args); }};
 }
 

@@ -1,6 +1,8 @@
 // stdout writing with error checks, shared by every subcommand (see output.hpp).
 #include "output.hpp"
 
+#include "command.hpp"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -24,6 +26,19 @@ void write_stdout(const std::string& text) {
 bool stdout_ok() {
   std::cout.flush();
   return std::cout.good() && std::fflush(stdout) == 0 && !std::ferror(stdout);
+}
+
+void write_file(const std::string& path, const std::string& text, const char* option) {
+  errno = 0;
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f)
+    throw UsageError(std::string(option) + " '" + path + "': cannot open it for writing" +
+                     (errno ? std::string(": ") + std::strerror(errno) : std::string()));
+  const bool wrote = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  const bool closed = std::fclose(f) == 0;
+  if (!wrote || !closed)
+    throw std::runtime_error(std::string(option) + " '" + path + "': writing failed" +
+                             (errno ? std::string(": ") + std::strerror(errno) : std::string()));
 }
 
 } // namespace actgrad::cli
