@@ -299,12 +299,135 @@ SpectrumTheory spectrum_theory(const Activation& act, WeightInit init, std::int6
   return r;
 }
 
+namespace {
+
+using cplx = std::complex<double>;
+
+// The Stieltjes-transform solver of spectrum_density, in units of m1. For lambda off the real
+// axis, z = M_J(1 / lambda) = lambda G(lambda) - 1 solves lambda z S_J(z) = 1 + z; with
+// z = M_D(w) = E[x w / (1 - x w)] (x in units of mu_1) and S_D = (1 + z) w / z this is
+//   F(w) = log lambda + log z + L log w - L log z + (o L - 1) log(1 + z) = 0  (mod 2 pi i),
+// o = 1 for orthogonal and 0 for Gaussian weights. F is solved by Newton in w, continued along a
+// path in the upper half plane of lambda, where G is analytic.
+struct DensitySolver {
+  const DiagLaw& d;
+  double mu1, L;
+  bool orth;
+
+  // z = M_D(w) and z' = dM_D/dw, each as two real quadratures.
+  void mz(cplx w, cplx& z, cplx& dz) const {
+    auto part = [&](auto&& g) { return d.expect(g, 1e-11); };
+    const double zr = part([&](double x) { return std::real(x / mu1 * w / (1.0 - x / mu1 * w)); });
+    const double zi = part([&](double x) { return std::imag(x / mu1 * w / (1.0 - x / mu1 * w)); });
+    const double dr = part([&](double x) {
+      const cplx q = 1.0 - x / mu1 * w;
+      return std::real(x / mu1 / (q * q));
+    });
+    const double di = part([&](double x) {
+      const cplx q = 1.0 - x / mu1 * w;
+      return std::imag(x / mu1 / (q * q));
+    });
+    z = {zr, zi};
+    dz = {dr, di};
+  }
+  // F reduced to |Im F| <= pi, and F'(w).
+  void eval(cplx lambda, cplx w, cplx& F, cplx& dF, cplx& z) const {
+    cplx dz;
+    mz(w, z, dz);
+    const double o = orth ? 1.0 : 0.0;
+    F = std::log(lambda) + (1.0 - L) * std::log(z) + L * std::log(w) +
+        (o * L - 1.0) * std::log(1.0 + z);
+    F -= cplx(0, 2 * M_PI * std::round(F.imag() / (2 * M_PI)));
+    dF = ((1.0 - L) / z + (o * L - 1.0) / (1.0 + z)) * dz + L / w;
+  }
+  // Newton from the predictor w; fails if it does not converge or lands more than ~1 radian of
+  // F away from the predictor (a neighbouring root of exp(F) = 1: they are 2 pi / |F'| apart).
+  bool newton(cplx lambda, cplx& w, cplx& z) const {
+    const cplx w0 = w;
+    cplx F, dF, dF0 = 0;
+    for (int it = 0; it < 40; ++it) {
+      eval(lambda, w, F, dF, z);
+      if (it == 0) dF0 = dF;
+      const cplx step = F / dF;
+      if (!std::isfinite(std::abs(step))) return false;
+      w -= step;
+      if (std::abs(step) <= 1e-13 * std::abs(w)) {
+        eval(lambda, w, F, dF, z);
+        return std::abs(w - w0) * std::abs(dF0) < 1.0 && std::abs(F) < 1e-9;
+      }
+    }
+    return false;
+  }
+  // Continues (lambda, w) to target by steps, halving a step that fails.
+  void walk(cplx& lambda, cplx& w, cplx target, int pieces, int depth = 0) const {
+    const cplx start = lambda;
+    for (int i = 1; i <= pieces; ++i) {
+      const cplx next = start + (target - start) * (double(i) / pieces);
+      cplx wn = w, z;
+      // Predictor: dw/dlambda = -(1 / lambda) / F'(w).
+      cplx F, dF;
+      eval(lambda, w, F, dF, z);
+      wn = w - (next - lambda) / lambda / dF;
+      if (newton(next, wn, z)) {
+        lambda = next;
+        w = wn;
+        continue;
+      }
+      if (depth > 24)
+        throw Error("spectrum_density: the Stieltjes transform solver did not converge",
+                    Error::Kind::runtime);
+      walk(lambda, w, next, 2, depth + 1);
+    }
+  }
+};
+
+} // namespace
+
 std::vector<double> spectrum_density(const Activation& act, WeightInit init, std::int64_t depth,
                                      double sigma_w2, double q_star, const std::vector<double>& x) {
   validate(act, depth, sigma_w2, q_star);
-  (void)init;
-  (void)x;
-  throw Error("spectrum_density: not implemented yet", Error::Kind::runtime);
+  const DiagLaw d = make_law(act, q_star);
+  const double mu1 = d.expect([](double v) { return v; });
+  require(std::isfinite(mu1) && mu1 > 0,
+          std::string("E[phi'(h)^2] must be finite and > 0 for ") + act.name());
+  const bool gaussian = init == WeightInit::gaussian;
+  // Not covered: with orthogonal weights, one layer (J J^T = S D^2, whose law is that of phi'^2:
+  // w = 1 / lambda sits on the real axis, where M_D's integrand is singular) and a constant phi'
+  // (linear: J J^T is an isometry, an atom at 1) have no smooth density for this solver.
+  if (!gaussian && (depth == 1 || d.xmax <= mu1 * (1 + 1e-9)))
+    throw Error("spectrum_density: not implemented for orthogonal weights with depth 1 or a "
+                "constant phi' (the law is that of phi'^2 itself, or an atom at 1)",
+                Error::Kind::runtime);
+  const double edge = lambda_max_of(d, mu1, depth, gaussian);
+  const DensitySolver solver{d, mu1, double(depth), !gaussian};
+  // Order of visit: increasing x; the solution is kept at height H above the real axis and
+  // lowered to eta for each point. eta = 1e-7 edge smooths the density by a Cauchy kernel of that
+  // width: invisible except within ~eta of an edge or of a singularity at 0.
+  std::vector<std::size_t> order(x.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return x[a] < x[b]; });
+  std::vector<double> out(x.size(), 0.0);
+  const double H = edge, eta = 1e-7 * edge;
+  // Start far right on the real axis, where z ~ w ~ 1 / lambda, and climb to height H.
+  cplx lambda = 100.0 * edge, w = 1.0 / lambda, z;
+  if (!solver.newton(lambda, w, z))
+    throw Error("spectrum_density: no starting solution", Error::Kind::runtime);
+  solver.walk(lambda, w, lambda + cplx(0, H), 8);
+  for (const std::size_t i : order) {
+    const double xi = x[i];
+    if (!(xi > 0) || !(xi < edge) || !std::isfinite(xi)) continue; // outside the support
+    solver.walk(lambda, w, cplx(xi, H), 8);
+    cplx l2 = lambda, w2 = w;
+    // Down to eta in geometric steps of Im lambda.
+    const int steps = 40;
+    for (int k = 1; k <= steps; ++k)
+      solver.walk(l2, w2, cplx(xi, H * std::pow(eta / H, double(k) / steps)), 1);
+    cplx F, dF;
+    solver.eval(l2, w2, F, dF, z);
+    // rho = -Im G / pi with G = (1 + z) / lambda.
+    out[i] = std::max(0.0, -std::imag((1.0 + z) / l2) / M_PI);
+  }
+  return out;
 }
 
 } // namespace actgrad
