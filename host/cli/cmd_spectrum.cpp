@@ -59,6 +59,7 @@ const char* option_of(const std::string& what) {
                                        {"q_star", "--q-star"}};
   for (const auto& m : map)
     if (what.find(std::string("spectrum: ") + m[0] + " ") != std::string::npos) return m[1];
+  if (what.find("q-map") != std::string::npos) return "--sigma-w2/--sigma-b2";
   return "ACT";
 }
 
@@ -198,7 +199,10 @@ int run_spectrum(const SpectrumArgs& args) {
         cfg, [&](std::int64_t done, std::int64_t total) { progress.update(done, total); });
     t = spectrum_theory(act, cfg.init, cfg.depth, cfg.sigma_w2, cfg.sigma_b2, r.q_star);
   } catch (const Error& e) {
-    rethrow_as(e, option_of(e.what()));
+    if (e.kind() != Error::Kind::invalid_argument) throw;
+    std::string what = e.what();
+    if (what.rfind("spectrum: ", 0) == 0) what.erase(0, 10);
+    throw UsageError(std::string(option_of(e.what())) + ": " + what);
   }
   if (!args.plot.empty() || !args.histogram.empty()) {
     const Histogram h = histogram(cfg, r);
