@@ -1510,6 +1510,18 @@ void merge(OutStats& into, const OutStats& part) {
     if (into.first.size() < kFailuresKept) into.first.push_back(f);
 }
 
+void judge_f32_against_f64(const Activation& act, int slot, const double* x, double b,
+                           const float* got, const double* want, std::int64_t n, OutStats& st) {
+  const Bound bound = bound_for(act, DType::f32, slot);
+  for (std::int64_t i = 0; i < n; ++i) {
+    Rounded r;
+    r.f64 = want[i];
+    r.f32 = float(want[i]);
+    const Verdict v = judge(bound, act, DType::f32, x[i], b, double(got[i]), r);
+    record(st, v, x[i], b, double(got[i]), double(r.f32));
+  }
+}
+
 Verdict judge(const Bound& bound, const Activation& act, DType t, double x, double b, double got,
               const Rounded& expected) {
   Verdict v;

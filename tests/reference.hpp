@@ -166,6 +166,14 @@ void record(OutStats& s, const Verdict& v, double x, double b, double got, doubl
 // Folds the statistics of another part of the same run into `into`.
 void merge(OutStats& into, const OutStats& part);
 
+// The f32 path against the f64 path (exhaustive_report, test_accuracy_stratified): judges the
+// f32 outputs got[i] of one slot (0 = f or out, 1 = f' or d/da) against the f64 path's want[i]
+// rounded to f32, with bound_for(act, f32, slot) and its abs rule, at inputs x[i] (gated: b),
+// i in [0, n). The f64 path is within 2 ulp of double (docs/accuracy.md), so its rounding to
+// f32 is the correctly rounded value except within about 2^-28 relative of a midpoint.
+void judge_f32_against_f64(const Activation& act, int slot, const double* x, double b,
+                           const float* got, const double* want, std::int64_t n, OutStats& st);
+
 struct Measurement {
   std::string act;
   DType dtype = DType::f32;

@@ -16,3 +16,6 @@ actgrad_warnings(accuracy_report)
 add_executable(exhaustive_report ${CMAKE_CURRENT_LIST_DIR}/../exhaustive_report.cpp)
 target_link_libraries(exhaustive_report PRIVATE actgrad_reference OpenMP::OpenMP_CXX)
 actgrad_warnings(exhaustive_report)
+
+# The f32 path against the f64 path on 2^20 stratified inputs per activation (issue 10's CI sample).
+actgrad_add_test(test_accuracy_stratified SOURCES test_accuracy_stratified.cpp LIBS actgrad_reference)
