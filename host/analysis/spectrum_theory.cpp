@@ -18,12 +18,14 @@
 // 3. The spectral edge lambda_max = min_{z>0} (1 + z) / (z S_J(z)), with S_D evaluated off the
 //    series through the parametrisation z = M_D(w) = E[x w / (1 - x w)], S_D = (1 + z) w / z,
 //    w in (0, 1 / max x), minimised in logs over a logit grid then by golden section.
-// 4. The density by the Stieltjes transform: see spectrum_density below.
+// 4. The density by the Stieltjes transform: see DensitySolver and spectrum_density below.
 #include <algorithm>
 #include <cmath>
 #include <complex>
 #include <limits>
+#include <queue>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "actgrad/error.hpp"
@@ -296,6 +298,9 @@ SpectrumTheory spectrum_theory(const Activation& act, WeightInit init, std::int6
   r.m2_ratio = ratio[1] - 1;
   r.m3_ratio = ratio[2];
   r.lambda_max = lambda_max_of(d, ds.mu[0], depth, gaussian);
+  // P(phi'(h) = 0): x == 0 exactly (relu's negative half, hardtanh's |h| > 1; 0 for tanh, whose
+  // phi' underflows to 0 only where the Gaussian weight is ~1e-60 or less).
+  r.zero_mass = d.expect([](double x) { return x == 0 ? 1.0 : 0.0; });
   return r;
 }
 
@@ -303,81 +308,211 @@ namespace {
 
 using cplx = std::complex<double>;
 
+// The law of x = phi'(h)^2 / mu_1 as a discrete rule {(x_j, p_j)}, built once per call: the
+// Gauss-Kronrod 15 nodes of an adaptive partition of the half-line variable t (z = t / (1 - t),
+// both signs of z, as DiagLaw::expect) refined until every test function below is integrated to
+// 1e-12 in all; nodes with equal x are then merged (relu and hardtanh collapse to two or three
+// atoms). The test functions are x / max x and 1 / (1 - x w) for w = e^{-i pi/4} 10^k / max x,
+// k = 0..8: they force the partition to resolve x(z) on the scale of its jumps (to ~1e-13 in t)
+// and the near-pole 1 / (1 - x w) for |x w| ~ 1 over eight decades of x. M_D and its derivative
+// for w off [1 / max x, inf) are then sums over the rule.
+struct DiagRule {
+  std::vector<double> x, p; // x_j in units of mu_1, weights p_j (sum 1 up to the Gaussian tail)
+  double zero = 0;          // sum of p_j with x_j == 0: the atom of D^2 at 0
+};
+
+DiagRule make_rule(const DiagLaw& d, double mu1) {
+  constexpr int kTests = 10;
+  std::vector<cplx> tw(kTests - 1);
+  for (int k = 0; k + 1 < kTests; ++k)
+    tw[std::size_t(k)] = std::polar(std::pow(10.0, k) / d.xmax, -M_PI / 4);
+  // Test values at z (both signs summed), weighted by the normal density and the Jacobian.
+  auto tests = [&](double t, double* out) {
+    const double u = 1.0 - t, z = t / u, wt = std::exp(-0.5 * z * z) / (u * u);
+    for (int k = 0; k < 2 * kTests; ++k) out[k] = 0;
+    if (wt == 0.0) return;
+    for (const double x : {d.x(z), d.x(-z)}) {
+      out[0] += wt * x / d.xmax;
+      for (int k = 1; k < kTests; ++k) {
+        const cplx q = wt / (1.0 - x * tw[std::size_t(k - 1)]);
+        out[2 * k] += q.real();
+        out[2 * k + 1] += q.imag();
+      }
+    }
+  };
+  struct Piece {
+    double a, b, err;
+    bool operator<(const Piece& o) const { return err < o.err; }
+  };
+  auto estimate = [&](double a, double b) {
+    const double c = 0.5 * (a + b), r = 0.5 * (b - a);
+    double k[2 * kTests] = {}, g[2 * kTests] = {}, v[2 * kTests], v2[2 * kTests];
+    tests(c, v);
+    for (int i = 0; i < 2 * kTests; ++i) {
+      k[i] = v[i] * detail::kGkKronrodWeights[7];
+      g[i] = v[i] * detail::kGkGaussWeights[3];
+    }
+    for (int j = 0; j < 7; ++j) {
+      tests(c - r * detail::kGkNodes[j], v);
+      tests(c + r * detail::kGkNodes[j], v2);
+      for (int i = 0; i < 2 * kTests; ++i) {
+        k[i] += detail::kGkKronrodWeights[j] * (v[i] + v2[i]);
+        if (j % 2 == 1) g[i] += detail::kGkGaussWeights[j / 2] * (v[i] + v2[i]);
+      }
+    }
+    double e = 0;
+    for (int i = 0; i < 2 * kTests; ++i) e += std::fabs(k[i] - g[i]) * r;
+    return Piece{a, b, std::isfinite(e) ? e : 1.0};
+  };
+  std::priority_queue<Piece> heap;
+  double err = 0;
+  for (int i = 0; i < 16; ++i) {
+    const Piece p = estimate(i / 16.0, (i + 1) / 16.0);
+    err += p.err;
+    heap.push(p);
+  }
+  const double norm = 1.0 / std::sqrt(2.0 * M_PI);
+  for (int count = 16; err * norm > 1e-12 && count < 6000; ++count) {
+    const Piece p = heap.top();
+    heap.pop();
+    const double m = 0.5 * (p.a + p.b);
+    if (!(m > p.a && m < p.b)) { // too narrow to split: keep it as it is
+      err -= p.err;
+      heap.push(Piece{p.a, p.b, 0});
+      continue;
+    }
+    const Piece l = estimate(p.a, m), r = estimate(m, p.b);
+    err += l.err + r.err - p.err;
+    heap.push(l);
+    heap.push(r);
+  }
+  std::vector<std::pair<double, double>> nodes;
+  auto add = [&](double t, double weight) {
+    const double u = 1.0 - t, z = t / u, wt = weight * norm * std::exp(-0.5 * z * z) / (u * u);
+    if (wt == 0.0) return;
+    nodes.emplace_back(d.x(z) / mu1, wt);
+    nodes.emplace_back(d.x(-z) / mu1, wt);
+  };
+  for (; !heap.empty(); heap.pop()) {
+    const Piece& p = heap.top();
+    const double c = 0.5 * (p.a + p.b), r = 0.5 * (p.b - p.a);
+    add(c, r * detail::kGkKronrodWeights[7]);
+    for (int j = 0; j < 7; ++j) {
+      add(c - r * detail::kGkNodes[j], r * detail::kGkKronrodWeights[j]);
+      add(c + r * detail::kGkNodes[j], r * detail::kGkKronrodWeights[j]);
+    }
+  }
+  std::sort(nodes.begin(), nodes.end());
+  DiagRule rule;
+  for (const auto& [x, p] : nodes) {
+    if (!rule.x.empty() && rule.x.back() == x) {
+      rule.p.back() += p;
+    } else {
+      rule.x.push_back(x);
+      rule.p.push_back(p);
+    }
+  }
+  for (std::size_t j = 0; j < rule.x.size(); ++j)
+    if (rule.x[j] == 0) rule.zero += rule.p[j];
+  return rule;
+}
+
 // The Stieltjes-transform solver of spectrum_density, in units of m1. For lambda off the real
 // axis, z = M_J(1 / lambda) = lambda G(lambda) - 1 solves lambda z S_J(z) = 1 + z; with
-// z = M_D(w) = E[x w / (1 - x w)] (x in units of mu_1) and S_D = (1 + z) w / z this is
-//   F(w) = log lambda + log z + L log w - L log z + (o L - 1) log(1 + z) = 0  (mod 2 pi i),
-// o = 1 for orthogonal and 0 for Gaussian weights. F is solved by Newton in w, continued along a
-// path in the upper half plane of lambda, where G is analytic.
+// z = M_D(w) = E[x w / (1 - x w)] (x in units of mu_1) and S_D = (1 + z) w / z this is, divided
+// by L, in u = log w and ell = log lambda,
+//   R(u) = ell / L + (1/L - 1) log z + u + (o - 1/L) log(1 + z) = 0,
+// o = 1 for orthogonal and 0 for Gaussian weights. The branch is fixed: on the real axis right of
+// the spectrum every quantity is real and positive, and for lambda in the upper half plane z,
+// 1 + z and w (the subordination function) stay in the lower half plane, so with principal logs
+// R is single-valued and analytic along every path in the upper half plane: no 2 pi i / L
+// ambiguity, whose spurious roots crowd together as L grows (the cause of the old solver's
+// failures at depth). R and dR/du are O(1) for every L, so one Newton tolerance serves all
+// depths, and log w follows |w| ~ lambda^(-1/(L+1)) near 0 over hundreds of decades.
 struct DensitySolver {
-  const DiagLaw& d;
-  double mu1, L;
+  const DiagRule& rule;
+  double L;
   bool orth;
 
-  // z = M_D(w) and z' = dM_D/dw, each as two real quadratures.
-  void mz(cplx w, cplx& z, cplx& dz) const {
-    auto part = [&](auto&& g) { return d.expect(g, 1e-11); };
-    const double zr = part([&](double x) { return std::real(x / mu1 * w / (1.0 - x / mu1 * w)); });
-    const double zi = part([&](double x) { return std::imag(x / mu1 * w / (1.0 - x / mu1 * w)); });
-    const double dr = part([&](double x) {
-      const cplx q = 1.0 - x / mu1 * w;
-      return std::real(x / mu1 / (q * q));
-    });
-    const double di = part([&](double x) {
-      const cplx q = 1.0 - x / mu1 * w;
-      return std::imag(x / mu1 / (q * q));
-    });
-    z = {zr, zi};
-    dz = {dr, di};
-  }
-  // F reduced to |Im F| <= pi, and F'(w).
-  void eval(cplx lambda, cplx w, cplx& F, cplx& dF, cplx& z) const {
-    cplx dz;
-    mz(w, z, dz);
+  struct State {
+    cplx ell, u; // log lambda, log w
+    cplx a, z;   // 1 + z = E[1 / (1 - x w)] and z, each summed directly (for their own digits)
+    cplx slope;  // du / d ell at (ell, u)
+  };
+
+  // R(u) at ell and dR/du; fills s.a, s.z. false if not finite.
+  bool eval(const cplx& ell, const cplx& u, cplx& R, cplx& dR, State& s) const {
+    const cplx w = std::exp(u);
+    cplx a = 0, z = 0, wdz = 0;
+    for (std::size_t j = 0; j < rule.x.size(); ++j) {
+      const double x = rule.x[j], p = rule.p[j];
+      const cplx xw = x * w, q = 1.0 / (1.0 - xw);
+      a += p * q;
+      // x w q = q - 1, the first form for small |x w| (q ~ 1), the second beyond: every term
+      // of Im z (and of Im a) then has the sign of Im q <= 0 to its last digits, so the sum keeps
+      // z in the lower half plane when z ~ -1 (lambda -> 0), where a product x w q's rounding
+      // would flip the sign of a tiny Im z and principal log z would jump by 2 pi i.
+      const cplx zt = std::norm(xw) < 0.25 ? xw * q : q - 1.0;
+      z += p * zt;
+      wdz += p * (zt * q); // w dz/dw = E[x w / (1 - x w)^2]; x q^2 would underflow for huge w
+    }
     const double o = orth ? 1.0 : 0.0;
-    F = std::log(lambda) + (1.0 - L) * std::log(z) + L * std::log(w) +
-        (o * L - 1.0) * std::log(1.0 + z);
-    F -= cplx(0, 2 * M_PI * std::round(F.imag() / (2 * M_PI)));
-    dF = ((1.0 - L) / z + (o * L - 1.0) / (1.0 + z)) * dz + L / w;
+    R = ell / L + (1.0 / L - 1.0) * std::log(z) + u + (o - 1.0 / L) * std::log(a);
+    dR = 1.0 + ((1.0 / L - 1.0) / z + (o - 1.0 / L) / a) * wdz;
+    s.a = a;
+    s.z = z;
+    return std::isfinite(std::abs(R)) && std::isfinite(std::abs(dR)) && std::abs(dR) > 0;
   }
-  // Newton from the predictor w; fails if it does not converge or lands more than ~1 radian of
-  // F away from the predictor (a neighbouring root of exp(F) = 1: they are 2 pi / |F'| apart).
-  bool newton(cplx lambda, cplx& w, cplx& z) const {
-    const cplx w0 = w;
-    cplx F, dF, dF0 = 0;
-    for (int it = 0; it < 40; ++it) {
-      eval(lambda, w, F, dF, z);
-      if (it == 0) dF0 = dF;
-      const cplx step = F / dF;
-      if (!std::isfinite(std::abs(step))) return false;
-      w -= step;
-      if (std::abs(step) <= 1e-13 * std::abs(w)) {
-        eval(lambda, w, F, dF, z);
-        return std::abs(w - w0) * std::abs(dF0) < 1.0 && std::abs(F) < 1e-9;
+
+  // Newton from the predictor s.u at s.ell. Accepts only a contracting iteration (each step at
+  // most half the one before, the first at most 0.25 in log w) that converges: a predictor
+  // outside the root's basin, or nearer another root, fails instead of jumping. Converged: a
+  // step below 1e-12 (1 + |u|), or |R| at the rounding level of its terms (near an edge, where
+  // two roots merge and dR -> 0, the step cannot get that small).
+  bool newton(State& s) const {
+    cplx R, dR;
+    double prev = INFINITY;
+    for (int it = 0; it < 16; ++it) {
+      if (!eval(s.ell, s.u, R, dR, s)) return false;
+      const double scale = 1 + std::abs(s.u) + std::abs(s.ell) / L + std::abs(std::log(s.z)) +
+                           std::abs(std::log(s.a));
+      if (it > 0 && std::abs(R) <= 1e-13 * scale) break;
+      const cplx step = R / dR;
+      const double n = std::abs(step), tol = 1e-12 * (1 + std::abs(s.u));
+      if (!(n <= 0.25) || (n > 0.5 * prev && n > 1e3 * tol)) return false;
+      s.u -= step;
+      prev = n;
+      if (n <= tol) {
+        if (!eval(s.ell, s.u, R, dR, s)) return false;
+        break;
+      }
+      if (it == 15) return false;
+    }
+    s.slope = -1.0 / (L * dR);
+    return true;
+  }
+
+  // Continues s along ell(tau), tau from 0 to 1, with adaptive steps (doubled after an easy
+  // step, halved after a failed one). false if the step falls below 1e-9 or 1000 tries are spent
+  // (which bounds the cost of a point that fails).
+  template <class Path>
+  bool walk(State& s, Path&& path) const {
+    double tau = 0, h = 0.25;
+    for (int tries = 0; tau < 1; ++tries) {
+      if (tries > 1000 || h < 1e-9) return false;
+      const double next = std::min(1.0, tau + h);
+      State t = s;
+      t.ell = path(next);
+      t.u = s.u + s.slope * (t.ell - s.ell);
+      if (newton(t)) {
+        s = t;
+        tau = next;
+        h = std::min(2 * h, 0.5);
+      } else {
+        h *= 0.5;
       }
     }
-    return false;
-  }
-  // Continues (lambda, w) to target by steps, halving a step that fails.
-  void walk(cplx& lambda, cplx& w, cplx target, int pieces, int depth = 0) const {
-    const cplx start = lambda;
-    for (int i = 1; i <= pieces; ++i) {
-      const cplx next = start + (target - start) * (double(i) / pieces);
-      cplx wn = w, z;
-      // Predictor: dw/dlambda = -(1 / lambda) / F'(w).
-      cplx F, dF;
-      eval(lambda, w, F, dF, z);
-      wn = w - (next - lambda) / lambda / dF;
-      if (newton(next, wn, z)) {
-        lambda = next;
-        w = wn;
-        continue;
-      }
-      if (depth > 24)
-        throw Error("spectrum_density: the Stieltjes transform solver did not converge",
-                    Error::Kind::runtime);
-      walk(lambda, w, next, 2, depth + 1);
-    }
+    return true;
   }
 };
 
@@ -399,33 +534,58 @@ std::vector<double> spectrum_density(const Activation& act, WeightInit init, std
                 "constant phi' (the law is that of phi'^2 itself, or an atom at 1)",
                 Error::Kind::runtime);
   const double edge = lambda_max_of(d, mu1, depth, gaussian);
-  const DensitySolver solver{d, mu1, double(depth), !gaussian};
-  // Order of visit: increasing x; the solution is kept at height H above the real axis and
-  // lowered to eta for each point. eta = 1e-7 edge smooths the density by a Cauchy kernel of that
-  // width: invisible except within ~eta of an edge or of a singularity at 0.
+  const DiagRule rule = make_rule(d, mu1);
+  const DensitySolver solver{rule, double(depth), !gaussian};
+  using State = DensitySolver::State;
+  // Path: start on the real axis at lambda = 100 edge (w ~ 1 / lambda, all real), turn to the
+  // ray arg lambda = pi/2 (as far from the spectrum on [0, edge] as the upper half plane allows),
+  // move along it in log |lambda| to each x in decreasing order, and from there turn down to
+  // arg lambda = eps at fixed |lambda| = x, geometrically in the angle. The point evaluated is
+  // lambda = x e^{i eps}: a Cauchy smoothing of relative width eps = 1e-7 at every scale, so
+  // the density is resolved at x = 1e-300 as at x = 1 (a height relative to lambda_max would
+  // blur everything below ~1e-7 lambda_max).
+  const double theta0 = M_PI / 2, eps = 1e-7;
+  const double ell0 = std::log(100 * edge);
+  auto start = [&](State& s) {
+    s.ell = ell0;
+    s.u = -ell0;
+    s.slope = 0;
+    if (!solver.newton(s)) return false;
+    return solver.walk(s, [&](double t) { return cplx(ell0, theta0 * t); });
+  };
   std::vector<std::size_t> order(x.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return x[a] < x[b]; });
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return x[a] > x[b]; });
   std::vector<double> out(x.size(), 0.0);
-  const double H = edge, eta = 1e-7 * edge;
-  // Start far right on the real axis, where z ~ w ~ 1 / lambda, and climb to height H.
-  cplx lambda = 100.0 * edge, w = 1.0 / lambda, z;
-  if (!solver.newton(lambda, w, z))
-    throw Error("spectrum_density: no starting solution", Error::Kind::runtime);
-  solver.walk(lambda, w, lambda + cplx(0, H), 8);
+  State ray{};
+  bool on_ray = false;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
   for (const std::size_t i : order) {
     const double xi = x[i];
-    if (!(xi > 0) || !(xi < edge) || !std::isfinite(xi)) continue; // outside the support
-    solver.walk(lambda, w, cplx(xi, H), 8);
-    cplx l2 = lambda, w2 = w;
-    // Down to eta in geometric steps of Im lambda.
-    const int steps = 40;
-    for (int k = 1; k <= steps; ++k)
-      solver.walk(l2, w2, cplx(xi, H * std::pow(eta / H, double(k) / steps)), 1);
-    cplx F, dF;
-    solver.eval(l2, w2, F, dF, z);
-    // rho = -Im G / pi with G = (1 + z) / lambda.
-    out[i] = std::max(0.0, -std::imag((1.0 + z) / l2) / M_PI);
+    // Outside the support; also x within 1e-12 of the edge (where the density is ~1e-6 of its
+    // scale and two roots merge, so Newton cannot tell them apart).
+    if (!(xi > 0) || !(xi < edge * (1 - 1e-12)) || !std::isfinite(xi)) continue;
+    const double lx = std::log(xi);
+    if (!on_ray) on_ray = start(ray);
+    if (on_ray) {
+      const cplx from = ray.ell, to(lx, theta0);
+      on_ray = solver.walk(ray, [&](double t) { return from + (to - from) * t; });
+    }
+    if (!on_ray) { // lost the path: NaN here, a fresh start for the next point
+      out[i] = nan;
+      continue;
+    }
+    State s = ray;
+    if (!solver.walk(s, [&](double t) { return cplx(lx, theta0 * std::pow(eps / theta0, t)); })) {
+      out[i] = nan;
+      continue;
+    }
+    // rho = -Im G / pi, G = (1 + z) / lambda, less the atom zero / lambda of D^2's zeros (which
+    // J J^T keeps: see SpectrumTheory::zero_mass), whose Cauchy bump zero sin(eps) / (pi x)
+    // would otherwise dominate near 0.
+    const cplx g = (s.a - rule.zero) * std::exp(-s.ell);
+    const double rho = -g.imag() / M_PI;
+    out[i] = std::isfinite(rho) ? std::max(0.0, rho) : nan;
   }
   return out;
 }

@@ -35,6 +35,13 @@ struct SpectrumTheory {
   double m3_ratio = 0;         // m3 / m1^3
   // The spectral edge over m1: min over z > 0 of (1 + z) / (z S_J(z)), divided by m1.
   double lambda_max = 0;
+  // The atom of J J^T at 0: P(phi'(h) = 0) for h ~ N(0, q*) (1/2 for relu, P(|h| > 1) for
+  // hardtanh, 0 for tanh). D^2 has an atom of this mass at 0, and a product of free projections
+  // of trace 1 - zero_mass (Gaussian or orthogonal W being invertible) keeps rank 1 - zero_mass,
+  // so the atom is the same at every depth. spectrum_density gives the continuous part only,
+  // of total mass 1 - zero_mass; a histogram normalised over all eigenvalues (zeros included)
+  // compares with it after the zeros' share is set aside.
+  double zero_mass = 0;
 };
 
 // The prediction for a unary activation at weight variance sigma_w2 and fixed point q_star (the
@@ -45,7 +52,13 @@ SpectrumTheory spectrum_theory(const Activation& act, WeightInit init, std::int6
                                double sigma_w2, double sigma_b2, double q_star, int orders = 6);
 
 // The predicted density of lambda / m1 (lambda an eigenvalue of J J^T) at each point of x, for
-// plots beside a histogram; 0 outside the support. Same arguments as spectrum_theory.
+// plots beside a histogram; 0 outside the support. The continuous part only: the atom at 0
+// (SpectrumTheory::zero_mass) is left out, so the values integrate to 1 - zero_mass. The density
+// is that at lambda = x e^{i 1e-7} (a relative smoothing invisible except within ~1e-7 x of an
+// edge). A point where the solver cannot converge gets NaN (rather than failing the whole call).
+// Not reported either: an atom at the top edge, which orthogonal weights give when phi'^2 sits at
+// its maximum with probability p > (L-1)/L (free projections' ranges intersect in L p - (L-1):
+// hardtanh at q* = 1/4, L = 8 keeps ~0.64 at lambda_max). Same arguments as spectrum_theory.
 std::vector<double> spectrum_density(const Activation& act, WeightInit init, std::int64_t depth,
                                      double sigma_w2, double q_star, const std::vector<double>& x);
 
