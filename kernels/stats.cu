@@ -1,12 +1,13 @@
-// saturation_stats on CUDA: one pass over x, per-thread double sums reduced per block with
-// cub::BlockReduce, a shared-memory histogram of f' per block (warp-aggregated increments),
-// per-block partials summed on the host in block order (deterministic). Every CUDA call and launch
-// is checked.
+// saturation_stats on CUDA: one pass over x, per-thread double sums and 32-bit counters reduced
+// per block with cub::BlockReduce, a shared-memory histogram of f' per block (ballot-aggregated
+// increments), per-block partials summed on the host in block order (deterministic). Every CUDA
+// call and launch is checked.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <cub/block/block_reduce.cuh>
@@ -29,22 +30,47 @@ constexpr int kStatsUnroll = 4;
 constexpr std::int64_t kMaxPerBlock = std::int64_t(1) << 30;
 
 struct MergeOp {
-  __device__ StatsPartial operator()(const StatsPartial& a, const StatsPartial& b) const {
-    return stats_merge(a, b);
+  __device__ StatsPartial32 operator()(const StatsPartial32& a, const StatsPartial32& b) const {
+    return stats_merge32(a, b);
   }
 };
 
+// Adds each lane's bin (-1: none) to the block's shared histogram. All 32 lanes take part. Up to
+// two rounds add the lanes that share the bin of the lowest pending lane at once, by that lane
+// (f' often takes few values: relu's 0 and 1, saturated tails), with ballots rather than
+// __match_any_sync; the lanes left add their own.
+__device__ __forceinline__ void warp_hist_add(unsigned int* h, int bin) {
+  const unsigned lane = threadIdx.x & 31;
+  unsigned todo = __ballot_sync(0xffffffffu, bin >= 0);
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    if (todo == 0) return; // warp-uniform
+    const int leader = __ffs(todo) - 1;
+    const int lb = __shfl_sync(0xffffffffu, bin, leader);
+    const unsigned peers = __ballot_sync(0xffffffffu, bin == lb) & todo;
+    if (lane == unsigned(leader)) atomicAdd(&h[lb], unsigned(__popc(peers)));
+    todo &= ~peers;
+  }
+  if ((todo >> lane) & 1u) atomicAdd(&h[bin], 1u);
+}
+
+// One pass over x: per thread, double sums of the differences and 32-bit counters, compared in
+// the compute type C against the bounds of the CPU loop; per block, a fixed-order
+// cub::BlockReduce and a shared histogram. The loop condition is uniform per warp, so the
+// warp-wide ballots see all 32 lanes.
 template <class S, class C, Kind K, class Fn>
 __global__ void __launch_bounds__(kStatsThreads)
-    stats_kernel(const Fn fn, const S* __restrict__ x, std::int64_t n, const StatsSetup s,
-                 StatsPartial* __restrict__ partials, unsigned long long* __restrict__ hist) {
+    stats_kernel(const Fn fn, const S* __restrict__ x, std::int64_t n, const StatsBounds<C> s,
+                 double shift_f, double shift_df, StatsPartial* __restrict__ partials,
+                 unsigned long long* __restrict__ hist) {
   extern __shared__ unsigned int block_hist[];
   for (int b = threadIdx.x; b < s.bins; b += blockDim.x) block_hist[b] = 0;
   __syncthreads();
-  StatsPartial p{};
+  StatsPartial32 p{};
   const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  const std::int64_t lane = threadIdx.x & 31;
   std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  for (; i < n; i += kStatsUnroll * stride) {
+  for (; i - lane < n; i += kStatsUnroll * stride) {
     C v[kStatsUnroll];
 #pragma unroll
     for (int u = 0; u < kStatsUnroll; ++u) {
@@ -56,22 +82,29 @@ __global__ void __launch_bounds__(kStatsThreads)
       int bin = -1;
       if (i + u * stride < n) {
         const Fused<C> r = unit_fused<K>(fn, v[u]);
-        bin = stats_add(p, s, double(v[u]), double(r.y), double(r.dy));
+        bin = stats_add<C>(p, s, shift_f, shift_df, v[u], r.y, r.dy);
       }
-      // Lanes with the same bin add once, by their lowest lane: f' often takes few values
-      // (relu: 0 or 1), and 32 lanes hitting one shared counter would serialise.
-      const unsigned same = __match_any_sync(__activemask(), bin);
-      if (bin >= 0 && (threadIdx.x & 31) == unsigned(__ffs(same) - 1))
-        atomicAdd(&block_hist[bin], unsigned(__popc(same)));
+      warp_hist_add(block_hist, bin);
     }
   }
-  using Reduce = cub::BlockReduce<StatsPartial, kStatsThreads>;
+  using Reduce = cub::BlockReduce<StatsPartial32, kStatsThreads>;
   __shared__ typename Reduce::TempStorage temp;
-  const StatsPartial total = Reduce(temp).Reduce(p, MergeOp{});
-  if (threadIdx.x == 0) partials[blockIdx.x] = total;
+  const StatsPartial32 t = Reduce(temp).Reduce(p, MergeOp{});
+  if (threadIdx.x == 0)
+    partials[blockIdx.x] = StatsPartial{t.sf,   t.sf2,   t.sd,    t.sd2,  t.count, 0,
+                                        t.left, t.right, t.small, t.dead, t.below, t.above};
   __syncthreads();
   for (int b = threadIdx.x; b < s.bins; b += blockDim.x)
     if (block_hist[b] != 0) atomicAdd(&hist[b], (unsigned long long)block_hist[b]);
+}
+
+// The bounds of s in the compute type C, as the CPU loop takes them.
+template <class C>
+StatsBounds<C> bounds(const StatsSetup& s) {
+  if constexpr (std::is_same<C, double>::value)
+    return {s.threshold, s.left, s.right, s.hist_lo, s.hist_scale, double(s.bins), s.bins};
+  else
+    return {s.threshold_f, s.left_f, s.right_f, s.hist_lo_f, s.hist_scale_f, float(s.bins), s.bins};
 }
 
 std::string where(ConstTensorView x) {
@@ -116,7 +149,7 @@ void stats_typed(const Activation& act, ConstTensorView x, const StatsSetup& s, 
     const Fn fn(act.params());
     stats_kernel<S, C, Tag::kind, Fn>
         <<<unsigned(blocks), kStatsThreads, std::size_t(s.bins) * sizeof(unsigned int), stream>>>(
-            fn, data, x.n, s, d_part, d_hist);
+            fn, data, x.n, bounds<C>(s), s.shift_f, s.shift_df, d_part, d_hist);
     check(cudaGetLastError(), x, "kernel launch failed");
   });
 }
@@ -219,7 +252,11 @@ void stats_cuda(const Activation& act, ConstTensorView x, StatsSetup& s, const E
   check(cudaMemcpyAsync(h.data(), d_hist, hist_bytes, cudaMemcpyDeviceToHost, stream), x,
         "cannot copy the histogram");
   check(cudaStreamSynchronize(stream), x, "the statistics kernel failed");
-  for (const StatsPartial& p : part) total = stats_merge(total, p);
+  // Block order: the sums depend on the grid (the device), not on timing.
+  StatsPartial sum{};
+  for (const StatsPartial& p : part) sum = stats_merge(sum, p);
+  sum.nan = std::uint64_t(x.n) - sum.count;
+  total = stats_merge(total, sum);
   for (std::size_t b = 0; b < h.size(); ++b) hist[b] += std::int64_t(h[b]);
 }
 

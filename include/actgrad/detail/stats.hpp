@@ -20,6 +20,20 @@ struct StatsSetup {
   double shift_f, shift_df;
   double hist_lo, hist_scale; // bin = floor((f' - lo) * scale)
   int bins;
+  // The bounds as floats for the loops that compute in float, each rounded outwards
+  // (stats_setup_floats), so that a float compared with one decides as with the double:
+  // x <= left, x >= right, |f'| < threshold, f' < hist_lo. (f' - lo) * scale is then a float.
+  float threshold_f, left_f, right_f, hist_lo_f, hist_scale_f;
+};
+
+// Sets the float bounds of s from its doubles (host/cpu/stats_cpu.cpp).
+void stats_setup_floats(StatsSetup& s);
+
+// The bounds of s in the compute type C: the loops compare f, f' in C.
+template <class C>
+struct StatsBounds {
+  C threshold, left, right, hist_lo, hist_scale, fbins;
+  int bins;
 };
 
 // The host-side analysis a call starts from: saturated regions at eps and the automatic
@@ -53,36 +67,49 @@ ACTGRAD_HOST_DEVICE Fused<C> unit_fused(const Fn& fn, C x) {
   }
 }
 
-// Adds one element to p. Returns its histogram bin, or -1 when it has none (NaN, below, above).
-ACTGRAD_HOST_DEVICE int stats_add(StatsPartial& p, const StatsSetup& s, double x, double y,
-                                  double dy) {
-  if (x != x || y != y || dy != dy) {
-    ++p.nan;
-    return -1;
-  }
+// A CUDA thread's (and block's) partial: double sums of the differences (f - shift_f, computed
+// in double from f in C, exact for float f), 32-bit counters (a block sees fewer than 2^30
+// elements). NaN elements are the rest: n minus count.
+struct StatsPartial32 {
+  double sf, sf2, sd, sd2;
+  unsigned count, left, right, small, dead, below, above;
+};
+
+ACTGRAD_HOST_DEVICE StatsPartial32 stats_merge32(const StatsPartial32& a, const StatsPartial32& b) {
+  return {a.sf + b.sf,       a.sf2 + b.sf2,     a.sd + b.sd,       a.sd2 + b.sd2,
+          a.count + b.count, a.left + b.left,   a.right + b.right, a.small + b.small,
+          a.dead + b.dead,   a.below + b.below, a.above + b.above};
+}
+
+// Adds one element (x, f, f' in the compute type C) to p, comparing in C as the CPU loop does
+// (host/cpu/stats_cpu.cpp). Returns its histogram bin, or -1 when it has none (NaN, below,
+// above).
+template <class C>
+ACTGRAD_HOST_DEVICE int stats_add(StatsPartial32& p, const StatsBounds<C>& s, double shift_f,
+                                  double shift_df, C x, C y, C dy) {
+  if (x != x || y != y || dy != dy) return -1;
   ++p.count;
-  const double a = y - s.shift_f, b = dy - s.shift_df;
+  const double a = double(y) - shift_f, b = double(dy) - shift_df;
   p.sf += a;
   p.sf2 += a * a;
   p.sd += b;
   p.sd2 += b * b;
-  const double m = dy < 0 ? -dy : dy;
-  const bool small = m < s.threshold;
+  const bool small = (dy < 0 ? -dy : dy) < s.threshold;
   p.small += small;
-  p.left += small && x <= s.left;
-  p.right += small && x >= s.right;
+  p.left += small & (x <= s.left);
+  p.right += small & (x >= s.right);
   p.dead += dy == 0;
-  const double t = (dy - s.hist_lo) * s.hist_scale;
+  const C t = (dy - s.hist_lo) * s.hist_scale;
   if (t < 0) {
     ++p.below;
     return -1;
   }
-  if (t >= s.bins) {
-    if (t == s.bins) return s.bins - 1; // f' = hist_hi: the closed last bin
+  if (t > s.fbins) {
     ++p.above;
     return -1;
   }
-  return int(t);
+  const int k = int(t); // t == bins: the closed last bin
+  return k < s.bins - 1 ? k : s.bins - 1;
 }
 
 // CUDA: sets s.shift_f and s.shift_df from f and f' of x[0] (evaluate() in double, as the CPU
