@@ -50,7 +50,8 @@ struct StatsThreadCounts {
 
 // Scratch memory of one call, allocated by the library part (no std::vector in the loop builds,
 // whose objects must share no weak symbol): sums[4 * chunk + k] (sf, sf2, sd, sd2 of each
-// chunk), counts[thread], h32[thread * 4 * bins + copy * bins + bin], h64[thread * bins + bin].
+// chunk), counts[thread], h32[(thread * 4 + copy) * (bins + 1) + 1 + bin] (1 + bin = 0: the
+// elements with no bin, discarded), h64[thread * bins + bin].
 struct StatsScratch {
   double* sums;
   StatsThreadCounts* counts;
@@ -86,7 +87,7 @@ StatsBounds<C> loop_setup(const StatsSetup& s) {
 
 // Lanes of the explicit sums: element i of a block goes to lane i % kLanes, whatever the
 // instruction set, so the summation order is fixed by the code (and GCC keeps contraction off
-// under -std=c++17), and eight independent chains per sum hide the latency of the additions.
+// under -std=c++17), and several independent vector chains per sum hide the additions' latency.
 constexpr int kLanes = 16;
 
 // The statistics of elements [begin, end) of x (at most one chunk): the chunk's sums into
@@ -172,8 +173,9 @@ void stats_chunk(const Fn& fn_in, const S* x, std::int64_t begin, std::int64_t e
     tc.above += unsigned(above);
     const int inside = count - below - above;
     if (inside == 0) continue;
+    std::uint32_t* const h0 = hist4 + 1; // copy 0; slot -1 takes the elements with no bin
     if (bmin == bmax) {
-      hist4[bmin] += unsigned(inside);
+      h0[bmin] += unsigned(inside);
       continue;
     }
     int c1 = 0, c2 = 0;
@@ -183,13 +185,21 @@ void stats_chunk(const Fn& fn_in, const S* x, std::int64_t begin, std::int64_t e
       c2 += bin[i] == bmax ? 1 : 0;
     }
     if (c1 + c2 == inside) {
-      hist4[bmin] += unsigned(c1);
-      hist4[bmax] += unsigned(c2);
+      h0[bmin] += unsigned(c1);
+      h0[bmax] += unsigned(c2);
       continue;
     }
-    const std::size_t nb = std::size_t(s.bins);
-    for (int i = 0; i < kB; ++i)
-      if (bin[i] >= 0) ++hist4[std::size_t(i & 3) * nb + std::size_t(bin[i])];
+    // Branch-free: bin -1 increments each copy's discard slot.
+    const std::size_t stride = std::size_t(s.bins) + 1;
+    std::uint32_t* const h1 = h0 + stride;
+    std::uint32_t* const h2 = h1 + stride;
+    std::uint32_t* const h3 = h2 + stride;
+    for (int i = 0; i < kB; i += 4) {
+      ++h0[bin[i]];
+      ++h1[bin[i + 1]];
+      ++h2[bin[i + 2]];
+      ++h3[bin[i + 3]];
+    }
   }
   double t[4] = {0, 0, 0, 0};
   for (int l = 0; l < L; ++l) {
@@ -240,12 +250,13 @@ bool stats_cpu_typed(const Activation& act, const S* x, std::int64_t n, const St
     {
       const std::size_t t = std::size_t(omp_get_thread_num());
       StatsThreadCounts& tc = w.counts[t];
-      std::uint32_t* const mine = w.h32 + t * 4 * nb;
+      std::uint32_t* const mine = w.h32 + t * 4 * (nb + 1);
       std::int64_t* const wide = w.h64 + t * nb;
       const auto flush = [&] {
-        for (std::size_t k = 0; k < 4 * nb; ++k) {
-          wide[k % nb] += mine[k];
-          mine[k] = 0;
+        for (std::size_t k = 0; k < 4; ++k) {
+          std::uint32_t* const copy = mine + k * (nb + 1);
+          for (std::size_t b = 0; b < nb; ++b) wide[b] += copy[b + 1];
+          for (std::size_t b = 0; b <= nb; ++b) copy[b] = 0;
         }
         tc.since_flush = 0;
       };
@@ -290,7 +301,7 @@ void stats_cpu(const Activation& act, const S* x, std::int64_t n, const StatsSet
   const int team = int(std::max<std::int64_t>(1, std::min<std::int64_t>(threads, chunks)));
   std::vector<double> sums(4 * std::size_t(chunks), 0.0);
   std::vector<StatsThreadCounts> counts(static_cast<std::size_t>(team), StatsThreadCounts{});
-  std::vector<std::uint32_t> h32(std::size_t(team) * 4 * nb, 0);
+  std::vector<std::uint32_t> h32(std::size_t(team) * 4 * (nb + 1), 0);
   std::vector<std::int64_t> h64(std::size_t(team) * nb, 0);
   const StatsScratch w{sums.data(), counts.data(), h32.data(), h64.data(), team};
   bool done = false;
