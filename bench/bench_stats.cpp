@@ -1,7 +1,8 @@
 // CPU benchmark of saturation_stats (issue 4): one read of a pre-activation tensor per call,
 // beside the library's fused pass over the same tensor and a plain read of it, in one binary.
 //
-// Names are stats/<activation>, fused/<activation> and read/f32, all at --n elements of f32
+// Names are stats/<activation>, fused/<activation>, read/f32 and read_simd/f32 (the same read,
+// vectorised), all at --n elements of f32
 // (default 2^24) on OpenMP's default threads. bytes_per_second counts the bytes of x read (4 per
 // element) for stats and read, and x read + y, f' written (12) for fused; ns_per_elt is the
 // time per element. Activations: --acts=a,b,... (default relu,sigmoid,tanh,gelu).
@@ -78,6 +79,19 @@ int main(int argc, char** argv) {
     for (auto _ : state) {
       double s = 0;
 #pragma omp parallel for reduction(+ : s) schedule(static)
+      for (std::int64_t i = 0; i < g_n; ++i) s += double(x[std::size_t(i)]);
+      benchmark::DoNotOptimize(s);
+    }
+    per_element(state, 4);
+  })->UseRealTime();
+  // The same read with the sum vectorised (omp simd may reorder it): the scalar loop above adds
+  // one element at a time in order, so it can be bound by the latency of the additions rather
+  // than by memory; this row shows where memory alone would put the floor.
+  benchmark::RegisterBenchmark("read_simd/f32", [](benchmark::State& state) {
+    const std::vector<float>& x = inputs();
+    for (auto _ : state) {
+      double s = 0;
+#pragma omp parallel for simd reduction(+ : s) schedule(static)
       for (std::int64_t i = 0; i < g_n; ++i) s += double(x[std::size_t(i)]);
       benchmark::DoNotOptimize(s);
     }

@@ -117,11 +117,17 @@ void stats_chunk(const Fn& fn_in, const S* x, std::int64_t begin, std::int64_t e
   for (std::int64_t b = begin; b < end; b += kB) {
     const int m = int(std::min<std::int64_t>(kB, end - b));
     // Padding is NaN: excluded from everything, like a NaN of x.
-    for (int i = 0; i < m; ++i) xin[i] = C(Storage<S>::load(x[b + i]));
-    for (int i = m; i < kB; ++i) xin[i] = nan;
+    // Full blocks of f32 or f64 storage are read in place.
+    const C* xs = xin;
+    if (std::is_same_v<S, C> && m == kB) {
+      xs = reinterpret_cast<const C*>(x + b);
+    } else {
+      for (int i = 0; i < m; ++i) xin[i] = C(Storage<S>::load(x[b + i]));
+      for (int i = m; i < kB; ++i) xin[i] = nan;
+    }
     ACTGRAD_IVDEP
     for (int i = 0; i < kB; ++i) {
-      const Fused<C> r = unit_fused<K>(fn, xin[i]);
+      const Fused<C> r = unit_fused<K>(fn, xs[i]);
       y[i] = r.y;
       dy[i] = r.dy;
     }
@@ -129,7 +135,7 @@ void stats_chunk(const Fn& fn_in, const S* x, std::int64_t begin, std::int64_t e
     // added into kLanes double lanes; no conversion or double arithmetic beyond these four sums.
     for (int i = 0; i < kB; i += L) {
       for (int l = 0; l < L; ++l) {
-        const C xv = xin[i + l], yv = y[i + l], dv = dy[i + l];
+        const C xv = xs[i + l], yv = y[i + l], dv = dy[i + l];
         const bool ok = (xv == xv) & (yv == yv) & (dv == dv);
         const double a = ok ? double(yv) - shift_f : 0.0, d = ok ? double(dv) - shift_df : 0.0;
         csf[l] += a;
@@ -144,7 +150,7 @@ void stats_chunk(const Fn& fn_in, const S* x, std::int64_t begin, std::int64_t e
 #pragma omp simd reduction(+ : count, small, left, right, dead, below, above)                     \
     reduction(min : bmin) reduction(max : bmax)
     for (int i = 0; i < kB; ++i) {
-      const C xv = xin[i], dv = dy[i];
+      const C xv = xs[i], dv = dy[i];
       // Bitwise & rather than &&: no branches, so that GCC vectorises the loop.
       const bool ok = (xv == xv) & (y[i] == y[i]) & (dv == dv);
       const bool sm = ok & ((dv < 0 ? -dv : dv) < s.threshold);
