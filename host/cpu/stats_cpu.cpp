@@ -156,9 +156,9 @@ void stats_chunk(const Fn& fn_in, const S* x, std::int64_t begin, std::int64_t e
       const bool sm = ok & ((dv < 0 ? -dv : dv) < s.threshold);
       count += ok ? 1 : 0;
       small += sm ? 1 : 0;
-      left += sm & (xv <= s.left) ? 1 : 0;
-      right += sm & (xv >= s.right) ? 1 : 0;
-      dead += ok & (dv == 0) ? 1 : 0;
+      left += (sm & (xv <= s.left)) ? 1 : 0;
+      right += (sm & (xv >= s.right)) ? 1 : 0;
+      dead += (ok & (dv == 0)) ? 1 : 0;
       const C t = (dv - s.hist_lo) * s.hist_scale;
       const bool lo = ok & (t < 0), hi = ok & (t > s.fbins); // t == bins: the closed last bin
       below += lo ? 1 : 0;
@@ -167,7 +167,7 @@ void stats_chunk(const Fn& fn_in, const S* x, std::int64_t begin, std::int64_t e
       const int k = int(in ? t : C(-1));
       const int bk = k < s.bins - 1 ? k : s.bins - 1;
       bin[i] = bk;
-      bmin = in & (bk < bmin) ? bk : bmin;
+      bmin = (in & (bk < bmin)) ? bk : bmin;
       bmax = bk > bmax ? bk : bmax;
     }
     tc.count += unsigned(count);
