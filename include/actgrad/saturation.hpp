@@ -112,9 +112,12 @@ struct SaturationStats {
 };
 
 // One read of x (any dtype, CPU or CUDA memory): f and f' come from the functor's fused() in the
-// engine's compute type (double for f32/f64, float for f16/bf16) and are accumulated in double
-// (blocked sums, shifted by the first element's values, so 2^28 elements stay accurate). On
-// CUDA it runs on opt.exec.stream and synchronises that stream before returning.
+// engine's compute type (the storage type: float for f32/f16/bf16, double for f64, as the
+// elementwise engine computes them; on the CPU, the engine's per-ISA build) and are accumulated
+// in double (blocked sums in a fixed lane order, shifted by the first element's values, so 2^28
+// elements stay accurate); counts are 32-bit per block. The result is deterministic: the same
+// bits run to run and, on the CPU, for any thread count on one machine. On CUDA it runs on
+// opt.exec.stream and synchronises that stream before returning.
 // Throws actgrad::Error for bad options (naming them) and for CUDA views in a build or process
 // without CUDA (unavailable).
 SaturationStats saturation_stats(const Activation& act, ConstTensorView x,
