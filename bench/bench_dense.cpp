@@ -14,6 +14,7 @@
 #include <benchmark/benchmark.h>
 
 #include "actgrad/actgrad.hpp"
+#include "bench_device.hpp"
 #include "actgrad/decay.hpp"
 #include "actgrad/detail/decay_dense.hpp"
 
@@ -25,17 +26,8 @@ namespace detail = actgrad::detail;
 
 constexpr std::int64_t kDepth = 8;
 
-Device device_of(const benchmark::State& state) {
-  return state.range(0) == 1 ? Device::cuda() : Device::cpu();
-}
-
-bool usable(benchmark::State& state) {
-  if (state.range(0) == 1 && !Device::cuda_available()) {
-    state.SkipWithError("no usable CUDA device");
-    return false;
-  }
-  return true;
-}
+using actgrad_bench::device_of;
+using actgrad_bench::usable;
 
 std::unique_ptr<detail::DenseBackend> backend(const Device& d) {
   return d.kind == actgrad::DeviceKind::cuda ? detail::make_cuda_dense_backend(DType::f32, d)

@@ -14,6 +14,7 @@
 #include <benchmark/benchmark.h>
 
 #include "actgrad/actgrad.hpp"
+#include "bench_device.hpp"
 #include "actgrad/detail/decay_dense.hpp"
 
 namespace {
@@ -22,17 +23,8 @@ using actgrad::Device;
 using actgrad::DType;
 using actgrad::WeightInit;
 
-Device device_of(const benchmark::State& state) {
-  return state.range(0) == 1 ? Device::cuda() : Device::cpu();
-}
-
-bool usable(benchmark::State& state) {
-  if (state.range(0) == 1 && !Device::cuda_available()) {
-    state.SkipWithError("no usable CUDA device");
-    return false;
-  }
-  return true;
-}
+using actgrad_bench::device_of;
+using actgrad_bench::usable;
 
 WeightInit init_of(const benchmark::State& state) {
   return state.range(1) == 1 ? WeightInit::orthogonal : WeightInit::gaussian;

@@ -48,8 +48,8 @@ std::string hex(double v) {
 void run(const Activation& act, std::int64_t stride, ref::OutStats st[2]) {
   const bool gated = act.is_gated();
   const std::int64_t total = (std::int64_t(1) << 32) / stride;
-  std::vector<float> x(kChunk), y(kChunk), d(kChunk), bf(kChunk, float(kGateB)), db(kChunk);
-  std::vector<double> x64(kChunk), y64(kChunk), d64(kChunk), b64(kChunk, kGateB), db64(kChunk);
+  std::vector<float> x(kChunk), y(kChunk), d(kChunk);
+  std::vector<double> x64(kChunk), y64(kChunk), d64(kChunk);
   for (std::int64_t start = 0; start < total; start += kChunk) {
     const std::int64_t n = std::min(kChunk, total - start);
 #pragma omp parallel for
@@ -57,15 +57,8 @@ void run(const Activation& act, std::int64_t stride, ref::OutStats st[2]) {
       x[i] = from_bits(std::uint32_t((start + i) * stride));
       x64[i] = double(x[i]);
     }
-    if (gated) {
-      gated_forward_with_derivative(act, view(x.data(), n), view(bf.data(), n), view(y.data(), n),
-                                    view(d.data(), n), view(db.data(), n));
-      gated_forward_with_derivative(act, view(x64.data(), n), view(b64.data(), n),
-                                    view(y64.data(), n), view(d64.data(), n), view(db64.data(), n));
-    } else {
-      forward_with_derivative(act, view(x.data(), n), view(y.data(), n), view(d.data(), n));
-      forward_with_derivative(act, view(x64.data(), n), view(y64.data(), n), view(d64.data(), n));
-    }
+    ref::f32_and_f64_paths(act, x.data(), x64.data(), n, kGateB, y.data(), d.data(), y64.data(),
+                           d64.data());
 #pragma omp parallel
     {
       ref::OutStats local[2];

@@ -3,6 +3,7 @@
 #include "reference.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -1508,6 +1509,38 @@ void merge(OutStats& into, const OutStats& part) {
   into.failures += part.failures;
   for (const Failure& f : part.first)
     if (into.first.size() < kFailuresKept) into.first.push_back(f);
+}
+
+std::vector<std::string> catalogue_specs() {
+  std::vector<std::string> r;
+  for (ActId id : catalogue()) {
+    const std::string name = catalogue_info(id).name;
+    r.push_back(name);
+    for (const std::string& v : reference_variants(name)) r.push_back(name + ":" + v);
+  }
+  return r;
+}
+
+std::string test_name(std::string spec) {
+  for (char& c : spec)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return spec;
+}
+
+void f32_and_f64_paths(const Activation& act, const float* x, const double* x64, std::int64_t n,
+                       double gate_b, float* y, float* d, double* y64, double* d64) {
+  if (!act.is_gated()) {
+    forward_with_derivative(act, view(x, n), view(y, n), view(d, n));
+    forward_with_derivative(act, view(x64, n), view(y64, n), view(d64, n));
+    return;
+  }
+  const auto m = static_cast<std::size_t>(n);
+  std::vector<float> bf(m, float(gate_b)), db(m);
+  std::vector<double> b64(m, gate_b), db64(m);
+  gated_forward_with_derivative(act, view(x, n), view(bf.data(), n), view(y, n), view(d, n),
+                                view(db.data(), n));
+  gated_forward_with_derivative(act, view(x64, n), view(b64.data(), n), view(y64, n), view(d64, n),
+                                view(db64.data(), n));
 }
 
 void judge_f32_against_f64(const Activation& act, int slot, const double* x, double b,

@@ -166,6 +166,19 @@ void record(OutStats& s, const Verdict& v, double x, double b, double got, doubl
 // Folds the statistics of another part of the same run into `into`.
 void merge(OutStats& into, const OutStats& part);
 
+// Every catalogue entry with default parameters, each followed by its reference_variants as
+// "name:p=v,...": the parameter list of the accuracy tests, generated, so a new catalogue row is
+// tested without touching them. test_name: the spec with every character outside [A-Za-z0-9]
+// replaced by '_' (gtest names).
+std::vector<std::string> catalogue_specs();
+std::string test_name(std::string spec);
+
+// The CPU's f32 and f64 paths of forward_with_derivative at the n inputs x (x64: the same in
+// double) into y, d (f32) and y64, d64 (f64); gated units run gated_forward_with_derivative with
+// every b = gate_b, d = d/da.
+void f32_and_f64_paths(const Activation& act, const float* x, const double* x64, std::int64_t n,
+                       double gate_b, float* y, float* d, double* y64, double* d64);
+
 // The f32 path against the f64 path (exhaustive_report, test_accuracy_stratified): judges the
 // f32 outputs got[i] of one slot (0 = f or out, 1 = f' or d/da) against the f64 path's want[i]
 // rounded to f32, with bound_for(act, f32, slot) and its abs rule, at inputs x[i] (gated: b),

@@ -17,24 +17,8 @@
 namespace actgrad {
 namespace {
 
-// Catalogue entries with default parameters, each followed by the reference's extra parameter
-// sets: generated, so a new catalogue row is tested without touching this file.
-std::vector<std::string> specs() {
-  std::vector<std::string> r;
-  for (ActId id : catalogue()) {
-    const std::string name = catalogue_info(id).name;
-    r.push_back(name);
-    for (const std::string& v : ref::reference_variants(name)) r.push_back(name + ":" + v);
-  }
-  return r;
-}
-
-// gtest names allow [A-Za-z0-9_] only.
-std::string sanitize(std::string s) {
-  for (char& c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  return s;
-}
+using ref::test_name;
+std::vector<std::string> specs() { return ref::catalogue_specs(); }
 
 const DType kDtypes[] = {DType::f16, DType::bf16, DType::f32, DType::f64};
 
@@ -75,7 +59,7 @@ INSTANTIATE_TEST_SUITE_P(Catalogue, Accuracy,
                          ::testing::Combine(::testing::ValuesIn(specs()),
                                             ::testing::ValuesIn(kDtypes)),
                          [](const ::testing::TestParamInfo<Accuracy::ParamType>& info) {
-                           return sanitize(std::get<0>(info.param)) + "_" +
+                           return test_name(std::get<0>(info.param)) + "_" +
                                   dtype_name(std::get<1>(info.param));
                          });
 
@@ -243,7 +227,7 @@ TEST_P(ReferenceOf, DerivativeMatchesDifferenceQuotient) {
 
 INSTANTIATE_TEST_SUITE_P(Catalogue, ReferenceOf, ::testing::ValuesIn(specs()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
-                           return sanitize(info.param);
+                           return test_name(info.param);
                          });
 
 } // namespace

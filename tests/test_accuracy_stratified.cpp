@@ -20,28 +20,11 @@
 #include <gtest/gtest.h>
 
 #include "actgrad/activation.hpp"
-#include "actgrad/api.hpp"
 #include "actgrad/tensor.hpp"
 #include "reference.hpp"
 
 namespace actgrad {
 namespace {
-
-std::vector<std::string> specs() {
-  std::vector<std::string> r;
-  for (ActId id : catalogue()) {
-    const std::string name = catalogue_info(id).name;
-    r.push_back(name);
-    for (const std::string& v : ref::reference_variants(name)) r.push_back(name + ":" + v);
-  }
-  return r;
-}
-
-std::string sanitize(std::string s) {
-  for (char& c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  return s;
-}
 
 std::vector<float> stratified_inputs(int per_binade_log2) {
   const std::uint32_t per = 1u << per_binade_log2, shift = 23 - per_binade_log2;
@@ -70,18 +53,11 @@ TEST_P(Stratified, F32WithinBoundOfTheF64Path) {
   const std::vector<float> x = stratified_inputs(ref::quick_mode() ? 7 : 11);
   const auto n = std::int64_t(x.size());
   const double b = 1.5;
-  std::vector<double> x64(x.begin(), x.end()), y64(x.size()), d64(x.size()), db64(x.size()),
-      b64(x.size(), b);
-  std::vector<float> y(x.size()), d(x.size()), db(x.size()), bf(x.size(), float(b));
-  if (act.is_gated()) {
-    gated_forward_with_derivative(act, view(x.data(), n), view(bf.data(), n), view(y.data(), n),
-                                  view(d.data(), n), view(db.data(), n));
-    gated_forward_with_derivative(act, view(x64.data(), n), view(b64.data(), n),
-                                  view(y64.data(), n), view(d64.data(), n), view(db64.data(), n));
-  } else {
-    forward_with_derivative(act, view(x.data(), n), view(y.data(), n), view(d.data(), n));
-    forward_with_derivative(act, view(x64.data(), n), view(y64.data(), n), view(d64.data(), n));
-  }
+  const std::vector<double> x64(x.begin(), x.end());
+  std::vector<float> y(x.size()), d(x.size());
+  std::vector<double> y64(x.size()), d64(x.size());
+  ref::f32_and_f64_paths(act, x.data(), x64.data(), n, b, y.data(), d.data(), y64.data(),
+                         d64.data());
   ref::OutStats st[2];
   ref::judge_f32_against_f64(act, 0, x64.data(), act.is_gated() ? b : 0.0, y.data(), y64.data(), n,
                              st[0]);
@@ -99,9 +75,9 @@ TEST_P(Stratified, F32WithinBoundOfTheF64Path) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Catalogue, Stratified, ::testing::ValuesIn(specs()),
+INSTANTIATE_TEST_SUITE_P(Catalogue, Stratified, ::testing::ValuesIn(ref::catalogue_specs()),
                          [](const ::testing::TestParamInfo<std::string>& i) {
-                           return sanitize(i.param);
+                           return ref::test_name(i.param);
                          });
 
 // The sample itself: 2^20 + 7 inputs, every binade of both signs, all finite but the specials.
