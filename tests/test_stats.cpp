@@ -34,7 +34,7 @@ bool quick() {
 }
 
 // Elements whose f' lies so close to the threshold, a bin edge or 0 that the tensor path's
-// compute type (float for 16-bit storage, libmvec vector math) may put them on the other side.
+// compute type (float for f32 and 16-bit storage) may put them on the other side.
 struct Ambiguous {
   std::int64_t small = 0, dead = 0;
   std::vector<std::int64_t> edge; // per bin: elements near one of its edges
