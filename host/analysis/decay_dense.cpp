@@ -98,13 +98,6 @@ std::uint64_t host_available_bytes() {
   return pages > 0 && page > 0 ? mul_sat(std::uint64_t(pages), std::uint64_t(page)) : 0;
 }
 
-// Sub-view of `count` elements starting at element `first`.
-TensorView slice(TensorView v, std::int64_t first, std::int64_t count) {
-  v.data = static_cast<char*>(v.data) + first * dtype_size(v.dtype);
-  v.n = count;
-  return v;
-}
-
 // --- CPU backend ------------------------------------------------------------------------------
 
 template <class T>
@@ -324,8 +317,7 @@ public:
     // Saturation is |phi_hat'| < 0.01 max|phi_hat'| = |output_scale input_scale| 0.01 max|phi'|;
     // layer_sums sees phi_hat', so the threshold carries the factor.
     const ActivationTransform& t = cfg.transform;
-    transformed_ = t.input_scale != 1.0 || t.input_shift != 0.0 || t.output_shift != 0.0 ||
-                   t.output_scale != 1.0;
+    transformed_ = !is_identity(t);
     threshold_ = 0.01 * max_abs_derivative(cfg.act) *
                  (transformed_ ? std::fabs(t.output_scale * t.input_scale) : 1.0);
   }
@@ -337,7 +329,7 @@ public:
 
     // Forward: layer statistics, f'(h^l) stored (or every k-th a^l checkpointed).
     be_.normal(a_prev_.view(), cfg_.seed, 0, DenseStream::input, 1.0);
-    if (checkpoint_) be_.copy(a_prev_.view(), slice(ckpt_.view(), 0, wb_));
+    if (checkpoint_) be_.copy(a_prev_.view(), sub_view(ckpt_.view(), 0, wb_));
     for (std::int64_t l = 1; l <= L; ++l) {
       TensorView d = l < L ? dslot(l) : delta_.view();
       layer(l, d);
@@ -345,7 +337,7 @@ public:
       out[std::size_t(l - 1)] = {l, 0.0, s.sum_h2 / count, s.saturated / count};
       std::swap(a_prev_, a_next_);
       if (checkpoint_ && l % k_ == 0 && l <= L - 2)
-        be_.copy(a_prev_.view(), slice(ckpt_.view(), (l / k_) * wb_, wb_));
+        be_.copy(a_prev_.view(), sub_view(ckpt_.view(), (l / k_) * wb_, wb_));
       if (progress) progress(l, total);
     }
 
@@ -378,29 +370,18 @@ private:
                  DenseStream::weight);
     be_.normal(bias_.view(), cfg_.seed, lu, DenseStream::bias, sb_);
     be_.linear(w_.view(), a_prev_.view(), bias_.view(), h_.view(), width_, batch_);
-    if (!transformed_) {
-      be_.fused(cfg_.act, h_.view(), a_next_.view(), d);
-      return;
-    }
-    // phi_hat(h) = g (phi(a h + b) + delta), phi_hat'(h) = g a phi'(a h + b); h itself stays for
-    // the layer's statistics.
-    const ActivationTransform& t = cfg_.transform;
-    be_.copy(h_.view(), a_next_.view());
-    be_.affine(a_next_.view(), t.input_scale, t.input_shift);
-    be_.fused(cfg_.act, a_next_.view(), a_next_.view(), d);
-    be_.affine(a_next_.view(), t.output_scale, t.output_scale * t.output_shift);
-    be_.scale(d, t.output_scale * t.input_scale);
+    fused_transformed(be_, cfg_.act, cfg_.transform, h_.view(), a_next_.view(), d); // h kept
   }
 
   // Where f'(h^l) lives for l = 1..L-1.
   TensorView dslot(std::int64_t l) {
-    return slice(store_.view(), (checkpoint_ ? (l - 1) % k_ : l - 1) * wb_, wb_);
+    return sub_view(store_.view(), (checkpoint_ ? (l - 1) % k_ : l - 1) * wb_, wb_);
   }
 
   // Refills store_ with f'(h^l) of segment j (layers j k + 1 .. min((j + 1) k, L - 1)) from the
   // checkpoint a^{j k}; the same operations as the forward pass, so the same numbers.
   void recompute_segment(std::int64_t j) {
-    be_.copy(slice(ckpt_.view(), j * wb_, wb_), a_prev_.view());
+    be_.copy(sub_view(ckpt_.view(), j * wb_, wb_), a_prev_.view());
     const std::int64_t last = std::min((j + 1) * k_, depth_ - 1);
     for (std::int64_t l = j * k_ + 1; l <= last; ++l) {
       layer(l, dslot(l));
@@ -432,6 +413,31 @@ private:
 };
 
 } // namespace
+
+TensorView sub_view(TensorView v, std::int64_t first, std::int64_t count) {
+  v.data = static_cast<char*>(v.data) + first * dtype_size(v.dtype);
+  v.n = count;
+  return v;
+}
+
+bool is_identity(const ActivationTransform& t) {
+  return t.input_scale == 1.0 && t.input_shift == 0.0 && t.output_shift == 0.0 &&
+         t.output_scale == 1.0;
+}
+
+void fused_transformed(DenseBackend& be, const Activation& act, const ActivationTransform& t,
+                       ConstTensorView h, TensorView a, TensorView d) {
+  if (is_identity(t)) {
+    be.fused(act, h, a, d);
+    return;
+  }
+  // phi_hat(h) = g (phi(a h + b) + delta), phi_hat'(h) = g a phi'(a h + b).
+  be.copy(h, a);
+  be.affine(a, t.input_scale, t.input_shift);
+  be.fused(act, a, a, d);
+  be.affine(a, t.output_scale, t.output_scale * t.output_shift);
+  be.scale(d, t.output_scale * t.input_scale);
+}
 
 void draw_weights(DenseBackend& be, TensorView w, std::int64_t width, WeightInit init,
                   double sigma_w2, std::uint64_t seed, std::uint32_t layer, DenseStream stream) {

@@ -27,7 +27,9 @@ namespace {
 
 using detail::DenseBackend;
 using detail::DenseStream;
+using detail::is_identity;
 using detail::network_stream;
+using detail::sub_view;
 
 constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -173,17 +175,6 @@ LogRatioLaw layer_law(double a, double sigma_w2, std::int64_t n) {
 
 // --- the simulation ---------------------------------------------------------------------------
 
-TensorView slice(TensorView v, std::int64_t first, std::int64_t count) {
-  v.data = static_cast<char*>(v.data) + first * dtype_size(v.dtype);
-  v.n = count;
-  return v;
-}
-
-bool is_identity(const ActivationTransform& t) {
-  return t.input_scale == 1.0 && t.input_shift == 0.0 && t.output_shift == 0.0 &&
-         t.output_scale == 1.0;
-}
-
 // Negative slope a of relu (0) or leaky_relu; nan for any other activation.
 double rectifier_slope(const Activation& act) {
   if (act.id() == ActId::Relu) return 0.0;
@@ -272,7 +263,6 @@ public:
     g_ = Buffer(dt, n_, dev);
     d_ = Buffer(dt, L_ * n_, dev);
     sb_ = std::sqrt(cfg.sigma_b2);
-    transformed_ = !is_identity(cfg.transform);
     const double a = rectifier_slope(cfg.act);
     homogeneous_ = !std::isnan(a) && cfg.sigma_b2 == 0.0 && cfg.transform.input_shift == 0.0 &&
                    cfg.transform.output_shift == 0.0;
@@ -291,8 +281,8 @@ public:
       detail::draw_weights(be_, w, n_, cfg_.init, cfg_.sigma_w2, seed, lu, weight);
       be_.normal(bias_.view(), seed, lu, network_stream(DenseStream::bias, k), sb_);
       be_.linear(w, x_.view(), bias_.view(), h_.view(), n_, 1);
-      TensorView d = slice(d_.view(), (l - 1) * n_, n_);
-      activate(d);
+      TensorView d = sub_view(d_.view(), (l - 1) * n_, n_);
+      detail::fused_transformed(be_, cfg_.act, cfg_.transform, h_.view(), x_next_.view(), d);
       std::swap(x_, x_next_);
       if (homogeneous_ && l < L_) { // rescale x to unit norm; phi and phi' do not notice
         const double s = be_.sumsq(x_.view());
@@ -314,7 +304,7 @@ public:
     be_.normal(delta_.view(), seed, std::uint32_t(L_), network_stream(DenseStream::readout, k),
                1.0);
     double log_g = -std::log(be_.sumsq(delta_.view()));
-    double s = be_.mul_sumsq(slice(d_.view(), (L_ - 1) * n_, n_), delta_.view(), delta_.view());
+    double s = be_.mul_sumsq(sub_view(d_.view(), (L_ - 1) * n_, n_), delta_.view(), delta_.view());
     for (std::int64_t l = L_; l >= 1; --l) {
       if (s == 0.0 || !std::isfinite(s)) return {log_fwd, s == 0.0 ? -kInf : kNan};
       log_g += std::log(s);
@@ -323,7 +313,7 @@ public:
       if (!store_)
         detail::draw_weights(be_, w, n_, cfg_.init, cfg_.sigma_w2, seed, std::uint32_t(l), weight);
       be_.linear_t(w, delta_.view(), g_.view(), n_, 1);
-      s = l > 1 ? be_.mul_sumsq(slice(d_.view(), (l - 2) * n_, n_), g_.view(), delta_.view())
+      s = l > 1 ? be_.mul_sumsq(sub_view(d_.view(), (l - 2) * n_, n_), g_.view(), delta_.view())
                 : be_.sumsq(g_.view());
     }
     if (s == 0.0 || !std::isfinite(s)) return {log_fwd, s == 0.0 ? -kInf : kNan};
@@ -332,28 +322,14 @@ public:
 
 private:
   TensorView weight_slot(std::int64_t l) {
-    return store_ ? slice(w_.view(), (l - 1) * n_ * n_, n_ * n_) : w_.view();
-  }
-
-  // x_next = phi_hat(h), d = phi_hat'(h), as the dense model's layer does.
-  void activate(TensorView d) {
-    if (!transformed_) {
-      be_.fused(cfg_.act, h_.view(), x_next_.view(), d);
-      return;
-    }
-    const ActivationTransform& t = cfg_.transform;
-    be_.copy(h_.view(), x_next_.view());
-    be_.affine(x_next_.view(), t.input_scale, t.input_shift);
-    be_.fused(cfg_.act, x_next_.view(), x_next_.view(), d);
-    be_.affine(x_next_.view(), t.output_scale, t.output_scale * t.output_shift);
-    be_.scale(d, t.output_scale * t.input_scale);
+    return store_ ? sub_view(w_.view(), (l - 1) * n_ * n_, n_ * n_) : w_.view();
   }
 
   const DecayConfig& cfg_;
   DenseBackend& be_;
   std::int64_t n_, L_;
   bool store_;
-  bool transformed_ = false, homogeneous_ = false;
+  bool homogeneous_ = false;
   double sb_ = 0.0;
   Buffer w_, bias_, x_, h_, x_next_, delta_, g_, d_;
 };

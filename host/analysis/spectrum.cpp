@@ -48,13 +48,6 @@ void check_range(const char* name, std::int64_t v, std::int64_t lo, std::int64_t
                 std::to_string(hi) + "]");
 }
 
-// Sub-view of `count` elements from element `first`.
-TensorView slice(TensorView v, std::int64_t first, std::int64_t count) {
-  v.data = static_cast<char*>(v.data) + first * dtype_size(v.dtype);
-  v.n = count;
-  return v;
-}
-
 // Rescales x to unit mean square over `per` entries and returns ln of the factor removed
 // (-inf when x is 0; x is then left as is).
 double renormalise(DenseBackend& be, TensorView x, double per) {
@@ -118,7 +111,7 @@ private:
 
   // out = W^l in (n x c), no bias.
   void times_w(ConstTensorView in, TensorView out, std::int64_t c) {
-    be_.linear(w_.view(), in, slice(zero_.view(), 0, n_), out, n_, c);
+    be_.linear(w_.view(), in, detail::sub_view(zero_.view(), 0, n_), out, n_, c);
   }
 
   NetworkSpectrum run_eigen(std::uint32_t k, std::vector<double>* eigenvalues,
@@ -162,7 +155,7 @@ private:
     double log_v = std::log(be_.sumsq(a_.view()) / per);
     double log_u = 0, log_y = 0, log_z = 0;
     for (std::int64_t l = 1; l <= L; ++l) { // forward: x, d^l, U
-      const TensorView d = slice(d_.view(), (l - 1) * n_, n_);
+      const TensorView d = detail::sub_view(d_.view(), (l - 1) * n_, n_);
       layer(k, l, d);
       times_w(a_.view(), b_.view(), p);
       std::swap(a_, b_);
@@ -172,7 +165,7 @@ private:
     }
     log_y = log_u;
     for (std::int64_t l = L; l >= 1; --l) { // backward: Y = W^T D Y
-      be_.scale_rows(a_.view(), slice(d_.view(), (l - 1) * n_, n_), n_, p);
+      be_.scale_rows(a_.view(), detail::sub_view(d_.view(), (l - 1) * n_, n_), n_, p);
       draw(k, l);
       be_.linear_t(w_.view(), a_.view(), b_.view(), n_, p);
       std::swap(a_, b_);
@@ -184,7 +177,7 @@ private:
       draw(k, l);
       times_w(a_.view(), b_.view(), p);
       std::swap(a_, b_);
-      be_.scale_rows(a_.view(), slice(d_.view(), (l - 1) * n_, n_), n_, p);
+      be_.scale_rows(a_.view(), detail::sub_view(d_.view(), (l - 1) * n_, n_), n_, p);
       log_z += renormalise(be_, a_.view(), per);
       layer_done();
     }

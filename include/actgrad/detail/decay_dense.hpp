@@ -85,6 +85,19 @@ public:
   virtual void copy(ConstTensorView src, TensorView dst) = 0;
 };
 
+// Sub-view of `count` elements of v from element `first` (the dense model, the multi-network
+// runs and the spectrum keep per-layer slices of one buffer).
+TensorView sub_view(TensorView v, std::int64_t first, std::int64_t count);
+
+// True when t is the identity phi_hat = phi (ActivationTransform's defaults).
+bool is_identity(const ActivationTransform& t);
+
+// a = phi_hat(h), d = phi_hat'(h) with phi_hat(h) = G (phi(A h + B) + D) (`decay --transform`):
+// the fused kernel alone for the identity, else copy, affine, fused, affine and scale on the
+// backend; h is left as it is.
+void fused_transformed(DenseBackend& be, const Activation& act, const ActivationTransform& t,
+                       ConstTensorView h, TensorView a, TensorView d);
+
 // W^l of a run into w (width x width): i.i.d. N(0, sigma_w2 / width) entries (gaussian, from
 // normal(seed, layer, stream)) or sqrt(sigma_w2) Q with Q orthogonal(seed, layer, stream).
 void draw_weights(DenseBackend& be, TensorView w, std::int64_t width, WeightInit init,
