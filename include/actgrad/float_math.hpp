@@ -16,6 +16,7 @@
 // (tests/float_blocks_report.cpp): exp 0.68 ulp, expm1 0.95, log 0.78, log1p 0.80.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -49,6 +50,23 @@ ACTGRAD_HOST_DEVICE float pow2i(std::int32_t k) {
   return from_bits(std::int32_t(std::uint32_t(k + 127) << 23));
 }
 
+// Whether the compiler may emit FMA instructions (GPUs, x86-64 with -mfma, AArch64). Where it
+// may, fmaf is one inline instruction; elsewhere (plain x86-64) it is an out-of-line libm call.
+#if defined(__CUDA_ARCH__) || defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+constexpr bool kHardwareFma = true;
+#else
+constexpr bool kHardwareFma = false;
+#endif
+// a b + c: fused (one rounding) where FMA is an instruction, else two roundings. For the
+// polynomials, whose error budget allows either; the builds then differ by rounding only.
+ACTGRAD_HOST_DEVICE float madd(float a, float b, float c) {
+  if constexpr (kHardwareFma) {
+    return ::fmaf(a, b, c);
+  } else {
+    return a * b + c;
+  }
+}
+
 constexpr float kInf = std::numeric_limits<float>::infinity();
 // ln 2 = kLn2A + kLn2B + kLn2C; A and B have at most 16 significant bits.
 constexpr float kLn2A = 0x1.62e4p-1f;
@@ -75,10 +93,11 @@ ACTGRAD_HOST_DEVICE ExpCore exp_core(float x) {
   const float rh = r1 - kb;
   const float rl = ((r1 - rh) - kb) - kf * kLn2C; // rounding of rh, and the third part of ln2
   // q(r) = (exp(r) - 1 - r) / r^2 on [-ln2/2, ln2/2], relative error 1e-8 (fit in float).
-  const float q =
-      0x1p-1f + rh * (0x1.555556p-3f +
-                      rh * (0x1.5554eap-5f +
-                            rh * (0x1.11114cp-7f + rh * (0x1.6d42cap-10f + rh * 0x1.a072b4p-13f))));
+  float q = madd(rh, 0x1.a072b4p-13f, 0x1.6d42cap-10f);
+  q = madd(rh, q, 0x1.11114cp-7f);
+  q = madd(rh, q, 0x1.5554eap-5f);
+  q = madd(rh, q, 0x1.555556p-3f);
+  q = madd(rh, q, 0x1p-1f);
   const float hi = 1.0f + rh;
   const float lo = ((1.0f - hi) + rh) + (rh * rh * q + rl); // 1 + rh = hi + (1 - hi) + rh exactly
   return {hi, lo, k};
@@ -114,9 +133,11 @@ ACTGRAD_HOST_DEVICE float expm1(float x) {
 // R(s) = 2 atanh(s)/s - 2 as a polynomial in z = s^2 for |s| <= 0.1716 (m in [sqrt(1/2),
 // sqrt2)), relative error 3e-8 (fit in float): log(m) = 2s + s R with s = (m - 1)/(m + 1).
 ACTGRAD_HOST_DEVICE float log_r(float z) {
-  return z *
-         (0x1.555556p-1f +
-          z * (0x1.999998p-2f + z * (0x1.249324p-2f + z * (0x1.c67ac2p-3f + z * 0x1.8c8dbep-3f))));
+  float p = madd(z, 0x1.8c8dbep-3f, 0x1.c67ac2p-3f);
+  p = madd(z, p, 0x1.249324p-2f);
+  p = madd(z, p, 0x1.999998p-2f);
+  p = madd(z, p, 0x1.555556p-1f);
+  return z * p;
 }
 
 // log(m) - f = -s (f - R) for m = 1 + f in [sqrt(1/2), sqrt2): the part after the exact f.

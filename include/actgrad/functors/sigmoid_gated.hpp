@@ -67,8 +67,14 @@ ACTGRAD_HOST_DEVICE Parts<T> swish_parts(T x, sq::Pair<T> beta) {
   // Saturated (|z| >= kSwishSat, inf or NaN): f and f' are selected at the end; the kernel runs
   // on x = 0 there. Selects, not branches, so loops over it vectorise.
   const bool run = math::fabs(z0) < T(kSwishSat);
-  const T sat_y = z0 > T(0) ? x : (z0 < T(0) ? T(0) * math::copysign(T(1), x) : x * T(0.5));
-  const T sat_dy = z0 > T(0) ? T(1) : (z0 < T(0) ? T(0) : (math::isnan(x) ? x : T(0.5)));
+  // One select per statement: nested ones merge into a many-way join that GCC 12 cannot
+  // if-convert.
+  T sat_y = x * T(0.5); // beta = 0, or NaN
+  sat_y = z0 < T(0) ? T(0) * math::copysign(T(1), x) : sat_y;
+  sat_y = z0 > T(0) ? x : sat_y;
+  T sat_dy = math::isnan(x) ? x : T(0.5);
+  sat_dy = z0 < T(0) ? T(0) : sat_dy;
+  sat_dy = z0 > T(0) ? T(1) : sat_dy;
   x = run ? x : T(0); // beta = 0 and x = +-inf: f = x/2 above; NaN: NaN
   const T z = beta.hi * x;
   const T z_lo = sq::two_prod(beta.hi, x).lo + beta.lo * x; // beta x = z + z_lo
@@ -176,16 +182,20 @@ ACTGRAD_HOST_DEVICE Parts<double> gelu_parts_f64(double x) {
 constexpr float kGeluFloatClamp = 16;
 // E1(s) = (E(s) - e0)/s and F1(s) = (F(s) - 2 e0)/s on s in [0, 1].
 ACTGRAD_HOST_DEVICE float gelu_e1(float s) {
-  return -0x1.105838p-4f +
-         s * (0x1.46d04p-7f +
-              s * (-0x1.373f42p-10f +
-                   s * (0x1.e3e784p-14f + s * (-0x1.38cc4ap-17f + s * 0x1.2950fap-21f))));
+  namespace fl = math::fl;
+  float p = fl::madd(s, 0x1.2950fap-21f, -0x1.38cc4ap-17f);
+  p = fl::madd(s, p, 0x1.e3e784p-14f);
+  p = fl::madd(s, p, -0x1.373f42p-10f);
+  p = fl::madd(s, p, 0x1.46d04p-7f);
+  return fl::madd(s, p, -0x1.105838p-4f);
 }
 ACTGRAD_HOST_DEVICE float gelu_f1(float s) {
-  return -0x1.105838p-2f +
-         s * (0x1.ea3858p-5f +
-              s * (-0x1.373e48p-7f +
-                   s * (0x1.2e57fep-10f + s * (-0x1.d33b9p-14f + s * 0x1.fa73a4p-18f))));
+  namespace fl = math::fl;
+  float p = fl::madd(s, 0x1.fa73a4p-18f, -0x1.d33b9p-14f);
+  p = fl::madd(s, p, 0x1.2e57fep-10f);
+  p = fl::madd(s, p, -0x1.373e48p-7f);
+  p = fl::madd(s, p, 0x1.ea3858p-5f);
+  return fl::madd(s, p, -0x1.105838p-2f);
 }
 // c1 for t in [1, 2), c2 for [2, 4), c3 beyond: selects keyed by one comparison each.
 ACTGRAD_HOST_DEVICE float gelu_pick(float t, float c1, float c2, float c3) {
@@ -197,13 +207,13 @@ ACTGRAD_HOST_DEVICE float gelu_pick(float t, float c1, float c2, float c3) {
 ACTGRAD_HOST_DEVICE float gelu_mills_g(float t, float w) {
   const float v = t < 2.0f ? t - 1.5f : (t < 4.0f ? t - 3.0f : w - 0.15625f);
   float p = gelu_pick(t, 0x1.7cd4dap-17f, -0x1.fe7d5ep-21f, -0x1.6ff574p+3f);
-  p = p * v + gelu_pick(t, -0x1.613e98p-17f, 0x1.831ffep-17f, 0x1.ba2d74p+4f);
-  p = p * v + gelu_pick(t, -0x1.82bbdcp-13f, -0x1.753ad4p-14f, -0x1.33d50cp+3f);
-  p = p * v + gelu_pick(t, 0x1.b5f2d2p-10f, 0x1.28a6e4p-11f, -0x1.8ed84ap+0f);
-  p = p * v + gelu_pick(t, -0x1.3590eap-7f, -0x1.9d8a94p-9f, 0x1.727d18p+1f);
-  p = p * v + gelu_pick(t, 0x1.549716p-5f, 0x1.01cecp-6f, -0x1.fed2a4p-1f);
-  p = p * v + gelu_pick(t, -0x1.32457cp-3f, -0x1.2102acp-4f, -0x1.0225b4p-1f);
-  p = p * v + gelu_pick(t, 0x1.c13496p-2f, 0x1.21e49ep-2f, 0x1.e999f2p-1f);
+  p = math::fl::madd(p, v, gelu_pick(t, -0x1.613e98p-17f, 0x1.831ffep-17f, 0x1.ba2d74p+4f));
+  p = math::fl::madd(p, v, gelu_pick(t, -0x1.82bbdcp-13f, -0x1.753ad4p-14f, -0x1.33d50cp+3f));
+  p = math::fl::madd(p, v, gelu_pick(t, 0x1.b5f2d2p-10f, 0x1.28a6e4p-11f, -0x1.8ed84ap+0f));
+  p = math::fl::madd(p, v, gelu_pick(t, -0x1.3590eap-7f, -0x1.9d8a94p-9f, 0x1.727d18p+1f));
+  p = math::fl::madd(p, v, gelu_pick(t, 0x1.549716p-5f, 0x1.01cecp-6f, -0x1.fed2a4p-1f));
+  p = math::fl::madd(p, v, gelu_pick(t, -0x1.32457cp-3f, -0x1.2102acp-4f, -0x1.0225b4p-1f));
+  p = math::fl::madd(p, v, gelu_pick(t, 0x1.c13496p-2f, 0x1.21e49ep-2f, 0x1.e999f2p-1f));
   return t < 4.0f ? p : w * p;
 }
 

@@ -30,11 +30,7 @@ ACTGRAD_HOST_DEVICE T value(Pair<T> p) {
 // instruction, and splitting would be unsafe there because contraction of a*b - c into an fma
 // changes the split. Elsewhere (plain x86-64) libm's fma is an out-of-line call, and the
 // compiler cannot contract without FMA instructions, so the split is both faster and exact.
-#if defined(__CUDA_ARCH__) || defined(__FMA__) || defined(__ARM_FEATURE_FMA)
-constexpr bool kHardwareFma = true;
-#else
-constexpr bool kHardwareFma = false;
-#endif
+constexpr bool kHardwareFma = math::fl::kHardwareFma;
 ACTGRAD_HOST_DEVICE float fma(float a, float b, float c) { return ::fmaf(a, b, c); }
 ACTGRAD_HOST_DEVICE double fma(double a, double b, double c) { return ::fma(a, b, c); }
 // Veltkamp's split a = hi + lo, hi with the upper half of the significand: the constant is
@@ -124,14 +120,24 @@ ACTGRAD_HOST_DEVICE Pair<T> add(Pair<T> a, Pair<T> b) {
   s.lo += a.lo + b.lo;
   return s;
 }
+// n - q d for a quotient q within a few ulp of n / d: exact but for at most one rounding of its
+// own size (with FMA: the fused operation's; without: n - RN(q d) is exact by Sterbenz, then the
+// product's exact error is subtracted).
+template <class T>
+ACTGRAD_HOST_DEVICE T remainder(T n, T q, T d) {
+  if constexpr (kHardwareFma) {
+    return fma(-q, d, n);
+  } else {
+    const Pair<T> qd = two_prod(q, d);
+    return (n - qd.hi) - qd.lo;
+  }
+}
 // n / (d.hi + d.lo) for d.hi != 0: one correction step on the rounded quotient, using the exact
 // remainder n - q d.hi. Relative error about u^2 plus that of the inputs.
 template <class T>
 ACTGRAD_HOST_DEVICE Pair<T> div(Pair<T> n, Pair<T> d) {
   const T q = n.hi / d.hi;
-  const Pair<T> qd = two_prod(q, d.hi);
-  const T r = (n.hi - qd.hi) - qd.lo; // exact: n.hi - qd.hi is exact (Sterbenz)
-  return {q, (r + (n.lo - q * d.lo)) / d.hi};
+  return {q, (remainder(n.hi, q, d.hi) + (n.lo - q * d.lo)) / d.hi};
 }
 template <class T>
 ACTGRAD_HOST_DEVICE Pair<T> div(T n, Pair<T> d) {
@@ -156,9 +162,7 @@ ACTGRAD_HOST_DEVICE Divisor<T> divisor(Pair<T> d) {
 template <class T>
 ACTGRAD_HOST_DEVICE Pair<T> div(Pair<T> n, const Divisor<T>& d) {
   const T q = n.hi * d.rcp;
-  const Pair<T> qd = two_prod(q, d.d.hi);
-  const T r = (n.hi - qd.hi) - qd.lo;
-  return {q, (r + (n.lo - q * d.d.lo)) * d.rcp};
+  return {q, (remainder(n.hi, q, d.d.hi) + (n.lo - q * d.d.lo)) * d.rcp};
 }
 template <class T>
 ACTGRAD_HOST_DEVICE Pair<T> div(T n, const Divisor<T>& d) {
@@ -234,6 +238,26 @@ struct ScaledExp {
 };
 // exp(-a) for a >= 0 (NaN passes through), scaled by 2^64 when may_scale and a > kTailScaleFrom.
 // The scaled exponent -a + 64 log 2 is a double-word: exp(hi + lo) = exp(hi) (1 + lo).
+// Float: exp_core's unrounded 2^k (hi + lo) (2^-25.9 relative) gives the double-word directly,
+// and the scaling by 2^64 is an exponent offset: no argument sum and no second exp. Up to
+// a = kExpNegClamp, k >= -251 (-187 scaled) splits into two normal powers of two; beyond it
+// even the scaled value is below 2^-150 and rounds to 0, as it does from there on.
+constexpr float kExpNegClamp = 174;
+ACTGRAD_HOST_DEVICE ScaledExp<float> exp_neg(float a, float scale_from) {
+  const float ac = a > kExpNegClamp ? kExpNegClamp : a; // NaN stays NaN
+  const math::fl::ExpCore c = math::fl::exp_core(-ac);  // k in [-251, 0]
+  const bool scale = ac > scale_from;
+  const float unscale = scale ? float(kTailUnscale) : 1.0f;
+  // 2^k as 2^k1 2^k2 with both factors normal: hi 2^k1 is exact and the product rounds once,
+  // also where it is subnormal (unscaled a > 87).
+  const std::int32_t k = scale ? c.k + 64 : c.k;
+  const std::int32_t k1 = k >> 1, k2 = k - k1; // arithmetic shift: k1 = floor(k/2)
+  const float p1 = math::fl::pow2i(k1), p2 = math::fl::pow2i(k2);
+  const float hi = c.hi + c.lo; // |lo| < 0.06 < hi: the rest is exact (FastTwoSum)
+  const float lo = c.lo - (hi - c.hi);
+  const float es = (hi * p1) * p2;
+  return {{es, (lo * p1) * p2}, es * unscale, unscale};
+}
 template <class T>
 ACTGRAD_HOST_DEVICE ScaledExp<T> exp_neg(T a, T scale_from) {
   const T ac = a > T(kExpArgMax) ? T(kExpArgMax) : a;
@@ -293,6 +317,21 @@ ACTGRAD_HOST_DEVICE Pair<T> tanhshrink_cf(T a) {
   return div(mul(s, a), divisor(den));
 }
 
+// a - tanh(a) for 0 <= a < kTanhExpMin in float, for tanh (not tanhshrink, which needs it to
+// 1 ulp): a^3 P(a^2) with P the Taylor series of (a - tanh a)/a^3 to a^12, truncated below
+// 2^-26 relative at a = kTanhExpMin (a^2 <= 0.1202; the terms fall by 20x each). tanh only
+// needs it to about 2^-20, as it is at most 4% of tanh there. No division, unlike the fraction.
+ACTGRAD_HOST_DEVICE float tanhshrink_small(float a) {
+  const float s = a * a;
+  float p = math::fl::madd(s, float(929569.0 / 638512875.0), float(-21844.0 / 6081075.0));
+  p = math::fl::madd(s, p, float(1382.0 / 155925.0));
+  p = math::fl::madd(s, p, float(-62.0 / 2835.0));
+  p = math::fl::madd(s, p, float(17.0 / 315.0));
+  p = math::fl::madd(s, p, float(-2.0 / 15.0));
+  p = math::fl::madd(s, p, float(1.0 / 3.0));
+  return (a * s) * p;
+}
+
 // tanh(|x|) for |x| >= kTanhExpMin from e = exp(-2|x|) <= 1/2: t = (1 - e)/(1 + e), with
 // 1 - t = 2e/(1 + e) and 1 + t = 2/(1 + e), none formed by subtraction.
 constexpr double kLn2 = 0.693147180559945309417232121458176568; // log(2)
@@ -304,7 +343,13 @@ struct TanhParts {
 };
 template <class T>
 ACTGRAD_HOST_DEVICE TanhParts<T> tanh_exp(T a) {
-  const T e = exp_k(T(-2) * a);
+  // Float: exp_neg's exp_core path (no second clamp and split); double: libm.
+  T e;
+  if constexpr (sizeof(T) == sizeof(float)) {
+    e = exp_neg(T(2) * a, math::inf<T>()).plain;
+  } else {
+    e = exp_k(T(-2) * a);
+  }
   const Divisor<T> den = divisor(fast_two_sum(T(1), e)); // in [1, 1.5]
   const Pair<T> om = div(T(2) * e, den);
   return {div(fast_two_sum(T(1), -e), den), om};
@@ -335,7 +380,13 @@ struct SigmoidOp : ActBase {
   ACTGRAD_HOST_DEVICE detail::squashing::Parts<T> parts(T x) const {
     namespace sq = detail::squashing;
     const sq::SigmoidParts<T> s = sq::sigmoid_parts(x, true);
-    return {s.pos, s.unscale, sq::mul(s.pos, s.neg), s.unscale * s.neg_unscale};
+    // Float: f' = f(x) f(-x) from the two rounded factors, about 1.5 ulp (4 allowed) for a
+    // quarter of a double-word product's cost (one factor is in [1/2, 1], never scaled).
+    // f64 keeps the double-word product.
+    const sq::Pair<T> dy = sizeof(T) == sizeof(float)
+                               ? sq::Pair<T>{sq::value(s.pos) * sq::value(s.neg), T(0)}
+                               : sq::mul(s.pos, s.neg);
+    return {s.pos, s.unscale, dy, s.unscale * s.neg_unscale};
   }
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const { return detail::squashing::round_parts(parts(x)); }
@@ -370,7 +421,12 @@ struct TanhOp : ActBase {
     namespace sq = detail::squashing;
     const T a = math::fabs(x);
     if (a < T(sq::kTanhExpMin)) {
-      const sq::Pair<T> ts = sq::tanhshrink_cf(a);
+      sq::Pair<T> ts;
+      if constexpr (sizeof(T) == sizeof(float)) {
+        ts = {sq::tanhshrink_small(a), T(0)};
+      } else {
+        ts = sq::tanhshrink_cf(a);
+      }
       sq::Pair<T> t = sq::fast_two_sum(a, -ts.hi);
       t.lo -= ts.lo;
       const sq::Pair<T> t2 = sq::mul(t, t);
