@@ -297,6 +297,31 @@ ACTGRAD_HOST_DEVICE SigmoidParts<T> sigmoid_parts(T z, bool scale_neg = false) {
           pos ? e.unscale : T(1)};
 }
 
+// sigma(z) and sigma'(z) = sigma(z) sigma(-z) in float, for sigmoid's fused op: the same
+// scheme as sigmoid_parts (1/(1 + e) and e/(1 + e), e = exp(-|z|) <= 1, each with one
+// correction step from the exact remainder) with its selects cut to what sigmoid needs; f within
+// 1 ulp and f' within 2 (measured: docs/accuracy-exhaustive.md). Beyond |z| = kTailScaleFrom
+// e is formed times 2^64 and sigma(-|z|) rounded once after scaling back; beyond 104 it is
+// below 2^-150 and rounds to 0. NaN gives NaN in both.
+ACTGRAD_HOST_DEVICE Fused<float> sigmoid_f32(float z) {
+  const float a = clamp_keep_nan(math::fabs(z), 0.0f, 104.0f);
+  const math::fl::ExpCore c = math::fl::exp_core(-a); // k in [-151, 0]
+  const float m = c.hi + c.lo;                        // |lo| < 0.06 < hi: FastTwoSum
+  const float ml = c.lo - (m - c.hi);
+  const bool tail = a > float(kTailScaleFrom);
+  const float p2 = math::fl::pow2i(tail ? c.k + 64 : c.k); // normal: k + 64 >= -87
+  const float un = tail ? float(kTailUnscale) : 1.0f;
+  const float e = m * p2, el = ml * p2; // exp(-a) (times 2^64 in the tail) as e + el
+  const float ep = e * un;
+  const float dh = 1.0f + ep; // 1 + exp(-a) = dh + dl exactly but for el's own error
+  const float dl = (ep - (dh - 1.0f)) + el * un;
+  const float r = 1.0f / dh;
+  const float big = r + (remainder(1.0f, r, dh) - r * dl) * r; // sigma(a)
+  const float sh = e * r;
+  const float small = sh + ((remainder(e, sh, dh) + el) - sh * dl) * r; // sigma(-a) (x 2^64)
+  return {z >= 0.0f ? big : small * un, (big * small) * un};
+}
+
 // Lambert's continued fraction tanh(a) = a / (1 + a^2/(3 + a^2/(5 + ...))) gives, with
 // D = 3 + a^2/(5 + a^2/(7 + ...)), the cancellation-free identity
 //   a - tanh(a) = a^3 / (a^2 + D).
@@ -355,6 +380,45 @@ ACTGRAD_HOST_DEVICE TanhParts<T> tanh_exp(T a) {
   return {div(fast_two_sum(T(1), -e), den), om};
 }
 
+// tanh(x) and 1 - tanh(x)^2 in float, for tanh's fused op, without branches. With a = |x|,
+// e = exp(-2a) and u = e - 1 = expm1(-2a), both from one exp_core (u by an exact TwoSum, so it
+// keeps its relative accuracy as a -> 0):
+//   tanh(a) = -u / (1 + e),   1 - tanh(a)^2 = (2e / (1 + e)) (2 / (1 + e)),
+// each quotient with one correction step from its exact remainder. Nothing cancels: f' is a
+// product of positive factors, so it keeps its relative accuracy in the tail. Beyond 2a = 45, e
+// is formed times 2^64 for f' and rounded once after scaling back; beyond 2a = 106, 4e < 2^-150
+// and f' rounds to 0. f within 1 ulp, f' within 2 (measured: docs/accuracy-exhaustive.md).
+ACTGRAD_HOST_DEVICE Fused<float> tanh_f32(float x) {
+  const float b = clamp_keep_nan(2.0f * math::fabs(x), 0.0f, 106.0f); // NaN stays NaN
+  const math::fl::ExpCore c = math::fl::exp_core(-b);                 // k in [-153, 0]
+  // u = 2^k (hi + lo) - 1 = 2 (2^(k-1) hi - 1/2 + 2^(k-1) lo), the subtraction exact (TwoSum).
+  // Below k = -60, u rounds to -1 + e at any precision that matters, so k is capped there.
+  const float s = math::fl::pow2i((c.k < -60 ? -60 : c.k) - 1);
+  const float ah = s * c.hi;
+  const float bh = ah - 0.5f;
+  const float bb = bh - ah;
+  const float berr = (ah - (bh - bb)) + (-0.5f - bb);
+  const float uh = 2.0f * bh, ul = 2.0f * (berr + s * c.lo); // u = uh + ul, in (-1, 0]
+  // e = exp(-b) (times 2^64 in the tail) as eh + el.
+  const float m = c.hi + c.lo; // |lo| < 0.06 < hi: FastTwoSum
+  const float ml = c.lo - (m - c.hi);
+  const bool tail = b > float(kTailScaleFrom);
+  const float p2 = math::fl::pow2i(tail ? c.k + 64 : c.k); // normal: k + 64 >= -89
+  const float un = tail ? float(kTailUnscale) : 1.0f;
+  const float eh = m * p2, el = ml * p2;
+  const float ep = eh * un;
+  const float dh = 1.0f + ep; // 1 + e = dh + dl, in [1, 2]
+  const float dl = (ep - (dh - 1.0f)) + el * un;
+  const float r = 1.0f / dh;
+  const float th = -uh * r; // tanh(a) = -u / (1 + e)
+  const float t = th + ((remainder(-uh, th, dh) - ul) - th * dl) * r;
+  const float qh = 2.0f * eh * r; // 2e / (1 + e) (times 2^64 in the tail)
+  const float q = qh + ((remainder(2.0f * eh, qh, dh) + 2.0f * el) - qh * dl) * r;
+  const float wh = 2.0f * r; // 2 / (1 + e)
+  const float w = wh + (remainder(2.0f, wh, dh) - wh * dl) * r;
+  return {math::copysign(t, x), (q * w) * un};
+}
+
 } // namespace squashing
 } // namespace detail
 
@@ -389,7 +453,13 @@ struct SigmoidOp : ActBase {
     return {s.pos, s.unscale, dy, s.unscale * s.neg_unscale};
   }
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
-  ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const { return detail::squashing::round_parts(parts(x)); }
+  ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
+    if constexpr (sizeof(T) == sizeof(float)) {
+      return detail::squashing::sigmoid_f32(x);
+    } else {
+      return detail::squashing::round_parts(parts(x));
+    }
+  }
   ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const {
     return detail::squashing::mul_add(-y, y, y);
   }
@@ -419,14 +489,10 @@ struct TanhOp : ActBase {
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
     namespace sq = detail::squashing;
+    if constexpr (sizeof(T) == sizeof(float)) return sq::tanh_f32(x);
     const T a = math::fabs(x);
     if (a < T(sq::kTanhExpMin)) {
-      sq::Pair<T> ts;
-      if constexpr (sizeof(T) == sizeof(float)) {
-        ts = {sq::tanhshrink_small(a), T(0)};
-      } else {
-        ts = sq::tanhshrink_cf(a);
-      }
+      const sq::Pair<T> ts = sq::tanhshrink_cf(a);
       sq::Pair<T> t = sq::fast_two_sum(a, -ts.hi);
       t.lo -= ts.lo;
       const sq::Pair<T> t2 = sq::mul(t, t);
