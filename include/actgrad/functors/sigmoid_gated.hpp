@@ -317,7 +317,28 @@ ACTGRAD_HOST_DEVICE Parts<T> mish_parts(T x) {
   const sq::ScaledExp<T> e =
       sq::exp_neg(math::fabs(xc), xc < T(0) ? T(sq::kTailScaleFrom) : math::inf<T>());
   sq::Pair<T> tsp, second; // tanh(softplus(x)) and the second term of f', both / e.unscale
-  if (xc < T(0)) {
+  if constexpr (sizeof(T) == sizeof(float)) {
+    // Float: both sides as one formula with selected terms, so the vector loop computes one
+    // quotient, not two. With e = exp(-|x|) and the x < 0 side's fraction times 2/2:
+    //   x < 0:  tanh(sp) = (2e + e^2) / (2 + 2e + e^2),  second = 4x e (1 + e) / den^2
+    //   x >= 0: tanh(sp) = (1 + 2e) / (1 + 2e + 2e^2),   second = 4x e^2 (1 + e) / den^2
+    // the same terms as the double path below, scaled by powers of two.
+    using P = sq::Pair<T>;
+    const bool pos = !(xc < T(0)); // NaN: the x >= 0 side, as below
+    const P es2{T(2) * e.scaled.hi, T(2) * e.scaled.lo};
+    const P ee = sq::mul(e.scaled, e.plain); // e^2 (times 1/unscale on the x < 0 side)
+    // Componentwise selects (a select of a struct may become a branch).
+    const P lead{pos ? T(1) : ee.hi, pos ? T(0) : ee.lo};
+    const P num = sq::add(es2, lead); // / unscale
+    const P tail{pos ? T(2) * ee.hi : T(2), pos ? T(2) * ee.lo : T(0)};
+    const sq::Divisor<T> den =
+        sq::divisor(sq::add(P{num.hi * e.unscale, num.lo * e.unscale}, tail));
+    tsp = sq::div(num, den);
+    const P r = sq::div(T(1), den);
+    const P g{pos ? ee.hi : e.scaled.hi, pos ? ee.lo : e.scaled.lo};
+    second =
+        sq::mul(sq::mul(sq::mul(g, T(4) * xc), sq::fast_two_sum(T(1), e.plain)), sq::mul(r, r));
+  } else if (xc < T(0)) {
     const sq::Pair<T> e2h = sq::mul(e.scaled, T(0.5) * e.plain);
     sq::Pair<T> h = sq::fast_two_sum(e.scaled.hi, e2h.hi); // h / unscale
     h.lo += e.scaled.lo + e2h.lo;

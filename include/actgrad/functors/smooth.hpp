@@ -180,7 +180,9 @@ struct SoftplusOp : ActBase {
   // Smallest threshold with exp(-threshold) <= 2^-24 (see the boundary window above).
   static constexpr double kMinFromOutputThreshold = 24 * kLn2;
   T beta, threshold;
-  explicit SoftplusOp(const Params& p) : beta(T(p[0])), threshold(T(p[1])) {}
+  T inv_beta; // RN(1/beta): float divides by beta as a product with one correction step
+  explicit SoftplusOp(const Params& p)
+      : beta(T(p[0])), threshold(T(p[1])), inv_beta(T(1) / T(p[0])) {}
   static ActMeta meta() {
     using detail::smooth::kInf;
     return {"log(1 + exp(beta x)) / beta, x where beta x > threshold",
@@ -201,12 +203,23 @@ struct SoftplusOp : ActBase {
     const T e = math::exp(-math::fabs(u)); // in (0, 1]
     const T big = T(1) / (T(1) + e);       // sigmoid(|u|)
     const T small = e * big;               // sigmoid(-|u|)
-    const T l = math::log1p(e);
-    const T sp = u > T(0) ? u + l : l;    // softplus(u); NaN falls to l
+    T l, y;
     const T sig = u > T(0) ? big : small; // sigmoid(u)
+    if constexpr (sizeof(T) == sizeof(float)) {
+      // Float: log1p's own division replaced by big = 1/(1 + e), and y / beta by a product
+      // with one correction step from the exact remainder (exact for beta = 1): two divisions
+      // per element instead of four.
+      l = math::fl::log1p_unit(e, big);
+      const T a = (u > T(0) ? u + l : l) + sig * rho; // softplus(u) + rho sigmoid(u); NaN: l
+      const T q = a * inv_beta;
+      y = q + detail::smooth::fma(-q, beta, a) * inv_beta;
+    } else {
+      l = math::log1p(e);
+      y = ((u > T(0) ? u + l : l) + sig * rho) / beta; // softplus(u); NaN falls to l
+    }
     // The linear region by selects, not an early return (loops over them vectorise).
     const bool linear = u > threshold;
-    return {linear ? x : (sp + sig * rho) / beta, linear ? T(1) : sig + (big * small) * rho};
+    return {linear ? x : y, linear ? T(1) : sig + (big * small) * rho};
   }
   ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const {
     const T v = beta * y;

@@ -594,8 +594,14 @@ struct LogsigmoidOp : ActBase {
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
     namespace sq = detail::squashing;
     const T e = sq::exp_k(-math::fabs(x));
-    const T y = (x < T(0) ? x : T(0)) - sq::log1p_k(e);
     const sq::Divisor<T> d = sq::divisor(sq::fast_two_sum(T(1), e)); // in [1, 2]
+    T l;
+    if constexpr (sizeof(T) == sizeof(float)) {
+      l = math::fl::log1p_unit(e, d.rcp); // log1p's division shared with f''s
+    } else {
+      l = sq::log1p_k(e);
+    }
+    const T y = (x < T(0) ? x : T(0)) - l;
     return {y, sq::value(sq::div(x < T(0) ? T(1) : e, d))};
   }
   ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const { return -math::expm1(y); }
