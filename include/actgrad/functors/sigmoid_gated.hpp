@@ -61,7 +61,10 @@ constexpr double kTinyScale = 18446744073709551616.0;      // 2^64, exact
 // reached x or 0, and f' 1 or 0.
 constexpr double kSwishSat = 1500;
 
-template <class T>
+// kRoundedDy: the unary ops' fused f' in float from rounded factors (below); the parts a gated
+// unit multiplies by b keep the double-word f', because the extra rounding after the product
+// with b took qgeglu's d/da to 5 ulp (3 of 2^32 inputs, exhaustive run 2026-12-07).
+template <class T, bool kRoundedDy = false>
 ACTGRAD_HOST_DEVICE Parts<T> swish_parts(T x, sq::Pair<T> beta) {
   const T z0 = beta.hi * x;
   // Saturated (|z| >= kSwishSat, inf or NaN): f and f' are selected at the end; the kernel runs
@@ -85,7 +88,7 @@ ACTGRAD_HOST_DEVICE Parts<T> swish_parts(T x, sq::Pair<T> beta) {
   const T xs = tiny ? x * T(kTinyScale) : x;
   const sq::Pair<T> y = sq::mul(sig, xs);
   sq::Pair<T> dy;
-  if constexpr (sizeof(T) == sizeof(float)) {
+  if constexpr (kRoundedDy && sizeof(T) == sizeof(float)) {
     // Float: f' = sigma(z) (1 + z sigma(-z)) from rounded factors, about 2 ulp (4 allowed):
     // 1 + z sigma(-z) is in [1, 1.28] for z >= 0 and below 1 for z < 0, where it crosses 0 at
     // f''s zero and the error is absolute (SPEC §3).
@@ -479,7 +482,8 @@ struct SwishOp : ActBase {
   }
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
-    return detail::sigmoid_gated::round_parts(parts(x));
+    namespace sg = detail::sigmoid_gated;
+    return sg::round_parts(sg::swish_parts<T, true>(x, beta));
   }
 };
 
@@ -505,7 +509,8 @@ struct SiluOp : ActBase {
   }
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
-    return detail::sigmoid_gated::round_parts(parts(x));
+    namespace sg = detail::sigmoid_gated;
+    return sg::round_parts(sg::swish_parts<T, true>(x, detail::squashing::Pair<T>{T(1), T(0)}));
   }
 };
 
@@ -533,7 +538,9 @@ struct QuickGeluOp : ActBase {
   }
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
-    return detail::sigmoid_gated::round_parts(parts(x));
+    namespace sg = detail::sigmoid_gated;
+    return sg::round_parts(
+        sg::swish_parts<T, true>(x, sg::split<T>(sg::kQuickGeluHi, sg::kQuickGeluLo)));
   }
 };
 
