@@ -342,21 +342,6 @@ ACTGRAD_HOST_DEVICE Pair<T> tanhshrink_cf(T a) {
   return div(mul(s, a), divisor(den));
 }
 
-// a - tanh(a) for 0 <= a < kTanhExpMin in float, for tanh (not tanhshrink, which needs it to
-// 1 ulp): a^3 P(a^2) with P the Taylor series of (a - tanh a)/a^3 to a^12, truncated below
-// 2^-26 relative at a = kTanhExpMin (a^2 <= 0.1202; the terms fall by 20x each). tanh only
-// needs it to about 2^-20, as it is at most 4% of tanh there. No division, unlike the fraction.
-ACTGRAD_HOST_DEVICE float tanhshrink_small(float a) {
-  const float s = a * a;
-  float p = math::fl::madd(s, float(929569.0 / 638512875.0), float(-21844.0 / 6081075.0));
-  p = math::fl::madd(s, p, float(1382.0 / 155925.0));
-  p = math::fl::madd(s, p, float(-62.0 / 2835.0));
-  p = math::fl::madd(s, p, float(17.0 / 315.0));
-  p = math::fl::madd(s, p, float(-2.0 / 15.0));
-  p = math::fl::madd(s, p, float(1.0 / 3.0));
-  return (a * s) * p;
-}
-
 // tanh(|x|) for |x| >= kTanhExpMin from e = exp(-2|x|) <= 1/2: t = (1 - e)/(1 + e), with
 // 1 - t = 2e/(1 + e) and 1 + t = 2/(1 + e), none formed by subtraction.
 constexpr double kLn2 = 0.693147180559945309417232121458176568; // log(2)
@@ -426,7 +411,8 @@ ACTGRAD_HOST_DEVICE Fused<float> tanh_f32(float x) {
 // Both f(x) and f(-x) = 1 - f(x) come from exp(-|x|) <= 1 with one correction step each, so
 // nothing overflows or cancels; f(-inf) = 0, f(+inf) = 1, f' = 0 at both. Where f or f' is
 // subnormal it is formed times 2^64 and rounded once after scaling back (see Parts). From y:
-// f' = y - y^2 (within 1 ulp). Verhulst 1838; PyTorch torch.sigmoid.
+// f' = y - y^2 (within 1 ulp). Float's fused op is sigmoid_f32 above (parts() stays the
+// double-word form gated units need). Verhulst 1838; PyTorch torch.sigmoid.
 // Measured max error: see docs/accuracy.md.
 template <class T>
 struct SigmoidOp : ActBase {
@@ -472,6 +458,7 @@ struct SigmoidOp : ActBase {
 // keeps full relative accuracy for large |x| where 1 - t^2 would cancel. f(+-inf) = +-1,
 // f'(+-inf) = 0; f(-0) = -0. From y: f' = 1 - y^2 (within 1 ulp, no cancellation: y^2 is
 // formed exactly).
+// That is the f64 path; float (f32, f16, bf16) runs tanh_f32 above, one formula for all x.
 // PyTorch torch.tanh. Measured max error: see docs/accuracy.md.
 template <class T>
 struct TanhOp : ActBase {
