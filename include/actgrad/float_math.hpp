@@ -67,6 +67,13 @@ ACTGRAD_HOST_DEVICE float madd(float a, float b, float c) {
   }
 }
 
+// c0 + x (c1 + x (c2 + ... + x cn)) by Horner steps through madd (coefficients as float).
+ACTGRAD_HOST_DEVICE float poly(float, float c0) { return c0; }
+template <class... C>
+ACTGRAD_HOST_DEVICE float poly(float x, float c0, C... c) {
+  return madd(x, poly(x, c...), c0);
+}
+
 constexpr float kInf = std::numeric_limits<float>::infinity();
 // ln 2 = kLn2A + kLn2B + kLn2C; A and B have at most 16 significant bits.
 constexpr float kLn2A = 0x1.62e4p-1f;
@@ -93,11 +100,8 @@ ACTGRAD_HOST_DEVICE ExpCore exp_core(float x) {
   const float rh = r1 - kb;
   const float rl = ((r1 - rh) - kb) - kf * kLn2C; // rounding of rh, and the third part of ln2
   // q(r) = (exp(r) - 1 - r) / r^2 on [-ln2/2, ln2/2], relative error 1e-8 (fit in float).
-  float q = madd(rh, 0x1.a072b4p-13f, 0x1.6d42cap-10f);
-  q = madd(rh, q, 0x1.11114cp-7f);
-  q = madd(rh, q, 0x1.5554eap-5f);
-  q = madd(rh, q, 0x1.555556p-3f);
-  q = madd(rh, q, 0x1p-1f);
+  const float q = poly(rh, 0x1p-1f, 0x1.555556p-3f, 0x1.5554eap-5f, 0x1.11114cp-7f, 0x1.6d42cap-10f,
+                       0x1.a072b4p-13f);
   const float hi = 1.0f + rh;
   const float lo = ((1.0f - hi) + rh) + (rh * rh * q + rl); // 1 + rh = hi + (1 - hi) + rh exactly
   return {hi, lo, k};
@@ -133,11 +137,8 @@ ACTGRAD_HOST_DEVICE float expm1(float x) {
 // R(s) = 2 atanh(s)/s - 2 as a polynomial in z = s^2 for |s| <= 0.1716 (m in [sqrt(1/2),
 // sqrt2)), relative error 3e-8 (fit in float): log(m) = 2s + s R with s = (m - 1)/(m + 1).
 ACTGRAD_HOST_DEVICE float log_r(float z) {
-  float p = madd(z, 0x1.8c8dbep-3f, 0x1.c67ac2p-3f);
-  p = madd(z, p, 0x1.249324p-2f);
-  p = madd(z, p, 0x1.999998p-2f);
-  p = madd(z, p, 0x1.555556p-1f);
-  return z * p;
+  return z *
+         poly(z, 0x1.555556p-1f, 0x1.999998p-2f, 0x1.249324p-2f, 0x1.c67ac2p-3f, 0x1.8c8dbep-3f);
 }
 
 // log(m) - f = -s (f - R) for m = 1 + f in [sqrt(1/2), sqrt2): the part after the exact f.

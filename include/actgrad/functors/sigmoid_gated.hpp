@@ -194,20 +194,12 @@ ACTGRAD_HOST_DEVICE Parts<double> gelu_parts_f64(double x) {
 constexpr float kGeluFloatClamp = 16;
 // E1(s) = (E(s) - e0)/s and F1(s) = (F(s) - 2 e0)/s on s in [0, 1].
 ACTGRAD_HOST_DEVICE float gelu_e1(float s) {
-  namespace fl = math::fl;
-  float p = fl::madd(s, 0x1.2950fap-21f, -0x1.38cc4ap-17f);
-  p = fl::madd(s, p, 0x1.e3e784p-14f);
-  p = fl::madd(s, p, -0x1.373f42p-10f);
-  p = fl::madd(s, p, 0x1.46d04p-7f);
-  return fl::madd(s, p, -0x1.105838p-4f);
+  return math::fl::poly(s, -0x1.105838p-4f, 0x1.46d04p-7f, -0x1.373f42p-10f, 0x1.e3e784p-14f,
+                        -0x1.38cc4ap-17f, 0x1.2950fap-21f);
 }
 ACTGRAD_HOST_DEVICE float gelu_f1(float s) {
-  namespace fl = math::fl;
-  float p = fl::madd(s, 0x1.fa73a4p-18f, -0x1.d33b9p-14f);
-  p = fl::madd(s, p, 0x1.2e57fep-10f);
-  p = fl::madd(s, p, -0x1.373e48p-7f);
-  p = fl::madd(s, p, 0x1.ea3858p-5f);
-  return fl::madd(s, p, -0x1.105838p-2f);
+  return math::fl::poly(s, -0x1.105838p-2f, 0x1.ea3858p-5f, -0x1.373e48p-7f, 0x1.2e57fep-10f,
+                        -0x1.d33b9p-14f, 0x1.fa73a4p-18f);
 }
 // c1 for t in [1, 2), c2 for [2, 4), c3 beyond: selects keyed by one comparison each.
 ACTGRAD_HOST_DEVICE float gelu_pick(float t, float c1, float c2, float c3) {
