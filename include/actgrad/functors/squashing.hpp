@@ -298,8 +298,8 @@ ACTGRAD_HOST_DEVICE SigmoidParts<T> sigmoid_parts(T z, bool scale_neg = false) {
 }
 
 // sigma(z) and sigma'(z) = sigma(z) sigma(-z) in float, for sigmoid's fused op: the same
-// scheme as sigmoid_parts (1/(1 + e) and e/(1 + e), e = exp(-|z|) <= 1, each with one
-// correction step from the exact remainder) with its selects cut to what sigmoid needs; f within
+// scheme as sigmoid_parts (1/(1 + e) and e/(1 + e), e = exp(-|z|) <= 1, each a Divisor
+// quotient with one correction step) with its selects cut to what sigmoid needs; f within
 // 1 ulp and f' within 2 (measured: docs/accuracy-exhaustive.md). Beyond |z| = kTailScaleFrom
 // e is formed times 2^64 and sigma(-|z|) rounded once after scaling back; beyond 104 it is
 // below 2^-150 and rounds to 0. NaN gives NaN in both.
@@ -313,12 +313,12 @@ ACTGRAD_HOST_DEVICE Fused<float> sigmoid_f32(float z) {
   const float un = tail ? float(kTailUnscale) : 1.0f;
   const float e = m * p2, el = ml * p2; // exp(-a) (times 2^64 in the tail) as e + el
   const float ep = e * un;
-  const float dh = 1.0f + ep; // 1 + exp(-a) = dh + dl exactly but for el's own error
-  const float dl = (ep - (dh - 1.0f)) + el * un;
-  const float r = 1.0f / dh;
-  const float big = r + (remainder(1.0f, r, dh) - r * dl) * r; // sigma(a)
-  const float sh = e * r;
-  const float small = sh + ((remainder(e, sh, dh) + el) - sh * dl) * r; // sigma(-a) (x 2^64)
+  // 1 + exp(-a) = d exactly but for el's own error.
+  Pair<float> d = fast_two_sum(1.0f, ep);
+  d.lo += el * un;
+  const Divisor<float> dv = divisor(d);
+  const float big = value(div(1.0f, dv));                 // sigma(a)
+  const float small = value(div(Pair<float>{e, el}, dv)); // sigma(-a) (x 2^64)
   return {z >= 0.0f ? big : small * un, (big * small) * un};
 }
 
@@ -392,15 +392,12 @@ ACTGRAD_HOST_DEVICE Fused<float> tanh_f32(float x) {
   const float un = tail ? float(kTailUnscale) : 1.0f;
   const float eh = m * p2, el = ml * p2;
   const float ep = eh * un;
-  const float dh = 1.0f + ep; // 1 + e = dh + dl, in [1, 2]
-  const float dl = (ep - (dh - 1.0f)) + el * un;
-  const float r = 1.0f / dh;
-  const float th = -uh * r; // tanh(a) = -u / (1 + e)
-  const float t = th + ((remainder(-uh, th, dh) - ul) - th * dl) * r;
-  const float qh = 2.0f * eh * r; // 2e / (1 + e) (times 2^64 in the tail)
-  const float q = qh + ((remainder(2.0f * eh, qh, dh) + 2.0f * el) - qh * dl) * r;
-  const float wh = 2.0f * r; // 2 / (1 + e)
-  const float w = wh + (remainder(2.0f, wh, dh) - wh * dl) * r;
+  Pair<float> d = fast_two_sum(1.0f, ep); // 1 + e, in [1, 2]
+  d.lo += el * un;
+  const Divisor<float> dv = divisor(d);
+  const float t = value(div(Pair<float>{-uh, -ul}, dv));             // tanh(a) = -u / (1 + e)
+  const float q = value(div(Pair<float>{2.0f * eh, 2.0f * el}, dv)); // 2e / (1 + e) (x 2^64)
+  const float w = value(div(2.0f, dv));                              // 2 / (1 + e)
   return {math::copysign(t, x), (q * w) * un};
 }
 
