@@ -437,5 +437,29 @@ INSTANTIATE_TEST_SUITE_P(Catalogue, SpecialValues,
                                             ::testing::ValuesIn(kDtypes)),
                          name_of);
 
+// softplus divides by beta as a product with RN(1/beta) in float: where the quotient overflows
+// (tiny beta; ln 2 / 1e-40 > FLT_MAX), f must be +inf, not the NaN of an inf - inf correction,
+// and just inside the range it must still be the accurate quotient.
+TEST(SoftplusTinyBeta, OverflowGivesInfAndNoNaN) {
+  const std::vector<double> xs = {-3.0, 0.0, 1.0, 1e30};
+  for (const char* spec : {"softplus:beta=1e-40", "softplus:beta=1e-38"}) {
+    const Activation act = Activation::parse(spec);
+    const double beta = double(float(act.param("beta")));
+    Buf x(DType::f32, xs), y(DType::f32, xs.size()), d(DType::f32, xs.size());
+    forward_with_derivative(act, x.view(), y.view(), d.view());
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      const double u = beta * double(float(xs[i]));
+      const double exact = std::log1p(std::exp(u)) / beta; // u is tiny: no overflow in double
+      const double got = y.get(i);
+      if (exact > double(std::numeric_limits<float>::max())) {
+        EXPECT_EQ(got, std::numeric_limits<double>::infinity()) << spec << " at x = " << xs[i];
+      } else {
+        EXPECT_NEAR(got, exact, 4e-7 * exact) << spec << " at x = " << xs[i];
+      }
+      EXPECT_FALSE(std::isnan(d.get(i))) << spec << " f' at x = " << xs[i];
+    }
+  }
+}
+
 } // namespace
 } // namespace actgrad

@@ -211,8 +211,10 @@ struct SoftplusOp : ActBase {
       // per element instead of four.
       l = math::fl::log1p_unit(e, big);
       const T a = (u > T(0) ? u + l : l) + sig * rho; // softplus(u) + rho sigmoid(u); NaN: l
+      // Where a / beta overflows (tiny beta) q is inf and the correction inf - inf: keep q.
       const T q = a * inv_beta;
-      y = q + detail::smooth::fma(-q, beta, a) * inv_beta;
+      const T c = detail::smooth::fma(-q, beta, a) * inv_beta;
+      y = math::fabs(q) < math::inf<T>() ? q + c : q;
     } else {
       l = math::log1p(e);
       y = ((u > T(0) ? u + l : l) + sig * rho) / beta; // softplus(u); NaN falls to l
