@@ -175,50 +175,40 @@ ACTGRAD_HOST_DEVICE Parts<double> gelu_parts_f64(double x) {
 }
 
 // ---- gelu in float (f32, f16 and bf16 compute) ---------------------------------------------
-// With t = |x|, s = x^2 (an exact double-word) and e0 = 1/sqrt(2 pi):
-// - t < 1: Phi(x) = 1/2 + x E(s) and f'(x) = 1/2 + x F(s), with E = e0 + s E1(s) and
-//   F = 2 e0 + s F1(s) (Taylor series of erf; F = E + e0 exp(-s/2)). x e0 is an exact product,
-//   and s E1 and s F1 are at most 17% and 37% of E and F, so the polynomials' rounding
-//   (2^-23.4) reaches Phi and f' reduced; 1/2 + ... is summed exactly.
-// - t >= 1: Phi(-t) = phi(t) M(t) with the Mills ratio M = 1 / (t + g), g(t) = 1/M(t) - t in
-//   (0, 0.53], at most 34% of t + g, so g's fit and rounding (2^-23.2) reach M reduced.
-//   phi = e0 exp(-s/2) from exp_core's unrounded hi + lo (2^-25.9), times 2^64 for x < 0 where
-//   s/2 > 45 (f and f' below 2^-60; see the notes at the top). Then, with n = (s - 1) + t g:
-//     x < 0: f = x phi M, f' = Phi + x phi = -phi n / (t + g);
-//     x > 0: f = x (1 - phi M), f' = 1 + phi n / (t + g);
-//   n has no cancellation for t >= 1 (both terms >= 0). One division forms both quotients.
-// - t > 16: f = x or -0 and f' = 1 or -0 (phi(16) = e^-128 / sqrt(2 pi) underflows in float).
-// f' = 0 at x = -0.7518, inside t < 1, where 1/2 + x F(s) cancels: there the error is absolute,
-// about 2^-26 (SPEC §3's rule). Coefficients: near-minimax fits in float (how: docs/design.md,
-// "Compute precision"). Measured max error: see docs/accuracy.md.
+// One formula for every x, through the Mills ratio M(t) = Phi(-t) / phi(t), t = |x|:
+//   Phi(-t) = q = phi(t) M(t), M = 1 / (t + g(t)), g = 1/M - t in [0.06, 0.80];
+//   x < 0: f = x q, f' = Phi(x) + x phi(x) = q - t phi;
+//   x > 0: f = x (1 - q), f' = 1 - q + t phi.
+// phi = e0 exp(-s/2) with e0 = 1/sqrt(2 pi) and s = x^2 an exact double-word, from exp_core's
+// unrounded hi + lo (2^-25.9), times 2^64 for x < 0 where s/2 > 45 (f and f' below 2^-60; see
+// the notes at the top). g's error reaches M reduced by g/(t + g) (at most 1, at t = 0), so g is
+// a double-word from two fitted pieces (gelu_mills_g). q - t phi cancels only near f' = 0
+// (x = -0.7518), where SPEC §3's absolute rule applies, and by at most a factor of 3 elsewhere;
+// q and t phi are double-words, so the difference is exact and f' keeps q's error times that
+// factor. One quotient (1/(t + g)) and no series branch: every lane runs the same operations.
+// t > 16: f = x or -0 and f' = 1 or -0 (phi(16) = e^-128 / sqrt(2 pi) underflows in float).
+// Measured max error: see docs/accuracy.md and docs/accuracy-exhaustive.md.
 constexpr float kGeluFloatClamp = 16;
-// E1(s) = (E(s) - e0)/s and F1(s) = (F(s) - 2 e0)/s on s in [0, 1].
-ACTGRAD_HOST_DEVICE float gelu_e1(float s) {
-  return math::fl::poly(s, -0x1.105838p-4f, 0x1.46d04p-7f, -0x1.373f42p-10f, 0x1.e3e784p-14f,
-                        -0x1.38cc4ap-17f, 0x1.2950fap-21f);
-}
-ACTGRAD_HOST_DEVICE float gelu_f1(float s) {
-  return math::fl::poly(s, -0x1.105838p-2f, 0x1.ea3858p-5f, -0x1.373e48p-7f, 0x1.2e57fep-10f,
-                        -0x1.d33b9p-14f, 0x1.fa73a4p-18f);
-}
-// c1 for t in [1, 2), c2 for [2, 4), c3 beyond: selects keyed by one comparison each.
-ACTGRAD_HOST_DEVICE float gelu_pick(float t, float c1, float c2, float c3) {
-  const float c = t < 2.0f ? c1 : c2;
-  return t < 4.0f ? c : c3;
-}
-// g(t) = 1/M(t) - t for t >= 1: polynomials of degree 7 in t - 1.5 on [1, 2) and t - 3 on
-// [2, 4); t g(t) as one in w - 0.15625, w = 1/t, on [4, 16] (w in [1/16, 1/4]).
-ACTGRAD_HOST_DEVICE float gelu_mills_g(float t, float w) {
-  const float v = t < 2.0f ? t - 1.5f : (t < 4.0f ? t - 3.0f : w - 0.15625f);
-  float p = gelu_pick(t, 0x1.7cd4dap-17f, -0x1.fe7d5ep-21f, -0x1.6ff574p+3f);
-  p = math::fl::madd(p, v, gelu_pick(t, -0x1.613e98p-17f, 0x1.831ffep-17f, 0x1.ba2d74p+4f));
-  p = math::fl::madd(p, v, gelu_pick(t, -0x1.82bbdcp-13f, -0x1.753ad4p-14f, -0x1.33d50cp+3f));
-  p = math::fl::madd(p, v, gelu_pick(t, 0x1.b5f2d2p-10f, 0x1.28a6e4p-11f, -0x1.8ed84ap+0f));
-  p = math::fl::madd(p, v, gelu_pick(t, -0x1.3590eap-7f, -0x1.9d8a94p-9f, 0x1.727d18p+1f));
-  p = math::fl::madd(p, v, gelu_pick(t, 0x1.549716p-5f, 0x1.01cecp-6f, -0x1.fed2a4p-1f));
-  p = math::fl::madd(p, v, gelu_pick(t, -0x1.32457cp-3f, -0x1.2102acp-4f, -0x1.0225b4p-1f));
-  p = math::fl::madd(p, v, gelu_pick(t, 0x1.c13496p-2f, 0x1.21e49ep-2f, 0x1.e999f2p-1f));
-  return t < 4.0f ? p : w * p;
+// g(t) = 1/M(t) - t as hi + lo, for t in [0, 16] (w = 1/t): on [0, 2) a polynomial of degree 8
+// in t; on [2, 16] t g (in [0.74, 1)) as one of degree 8 in w - 0.28125. Each piece ends with
+// c0 + v p formed exactly (|v p| < |c0| on both), c0 itself a double-word. Fits: the error in g
+// times 1/(t + g), which is how it reaches M, is below 2^-26 on [0, 2) and 2^-27.6 on [2, 16]
+// (float evaluation; numpy least squares on Chebyshev nodes against mpmath, coefficients rounded
+// to float one at a time, the rest refitted).
+ACTGRAD_HOST_DEVICE sq::Pair<float> gelu_mills_g(float t, float w) {
+  const bool near = t < 2.0f; // selects keyed by one comparison each
+  const float v = near ? t : w - 0.28125f;
+  // p = c1 + c2 v + ... + c8 v^7 (math::fl::poly).
+  const float p = math::fl::poly(
+      v, near ? -0x1.7419eep-2f : -0x1.4642e4p-1f, near ? 0x1.be7cd8p-4f : -0x1.4152p-3f,
+      near ? -0x1.3947c2p-6f : 0x1.8210ep+0f, near ? -0x1.bb56cap-13f : -0x1.64b61ap+1f,
+      near ? 0x1.5bff18p-10f : 0x1.144836p+1f, near ? -0x1.c9f976p-12f : 0x1.f9845cp+1f,
+      near ? 0x1.2e6926p-14f : -0x1.1befa2p+4f, near ? -0x1.5e71d8p-18f : 0x1.75409p+4f);
+  const sq::Pair<float> vp = sq::two_prod(v, p);
+  sq::Pair<float> g = sq::fast_two_sum(near ? 0x1.988454p-1f : 0x1.c3f38p-1f, vp.hi);
+  g.lo += vp.lo + (near ? -0x1.f72358p-26f : 0x1.00a0acp-26f);
+  const float m = near ? 1.0f : w; // [2, 16]: the polynomial is t g
+  return {g.hi * m, g.lo * m};
 }
 
 // c ? a : b, componentwise (selects of scalars vectorise; a select of a struct may branch).
@@ -230,47 +220,35 @@ ACTGRAD_HOST_DEVICE Parts<float> gelu_parts_f32(float x) {
   using P = sq::Pair<float>;
   const float xc = sq::clamp_keep_nan(x, -kGeluFloatClamp, kGeluFloatClamp);
   const float t = math::fabs(xc);
+  const bool neg = xc < 0.0f;
   const P s = sq::two_prod(t, t);
   const P e0 = split<float>(kInvSqrt2PiHi, kInvSqrt2PiLo);
-  // t < 1.
-  P da = sq::two_prod(xc, e0.hi); // x E(s) = x e0 + x s E1(s)
-  da.lo += xc * e0.lo + xc * (s.hi * gelu_e1(s.hi));
-  P cdf_a = sq::fast_two_sum(0.5f, da.hi); // |x E| <= 0.35
-  cdf_a.lo += da.lo;
-  P dd = sq::two_prod(xc, 2.0f * e0.hi); // x F(s) = 2 x e0 + x s F1(s)
-  dd.lo += xc * (2.0f * e0.lo) + xc * (s.hi * gelu_f1(s.hi));
-  P dy_a = sq::two_sum(0.5f, dd.hi);
-  dy_a.lo += dd.lo;
-  const bool tiny = t < float(kTinyInput);
-  const P y_a = sq::mul(cdf_a, tiny ? xc * float(kTinyScale) : xc);
-  // t >= 1. phi = e0 exp(-(ah + al)), scaled by 2^64 for x < 0 beyond s/2 = 45; for x >= 0
-  // s/2 is capped at 80, where phi M < 2^-115 no longer moves 1 - phi M, so 2^k stays normal.
-  const float from = xc < 0.0f ? float(sq::kTailScaleFrom) : math::inf<float>();
+  // phi = e0 exp(-(ah + al)), scaled by 2^64 for x < 0 beyond s/2 = 45; for x >= 0 s/2 is
+  // capped at 80, where phi M < 2^-115 no longer moves 1 - phi M, so 2^k stays normal.
+  const float from = neg ? float(sq::kTailScaleFrom) : math::inf<float>();
   const float ah0 = 0.5f * s.hi, al = 0.5f * s.lo;
   const bool scale = ah0 > from;
-  const float cap = xc < 0.0f ? 128.0f : 80.0f; // x < 0: s/2 <= 128 already (t <= 16)
+  const float cap = neg ? 128.0f : 80.0f; // x < 0: s/2 <= 128 already (t <= 16)
   const float ah = ah0 < cap ? ah0 : cap;
   const math::fl::ExpCore c = math::fl::exp_core(-ah);
   const float p2 = math::fl::pow2i(c.k + (scale ? 64 : 0));
   // exp(-ah - al) = 2^k (hi + lo) (1 - al) to first order (|al| <= 2^-17); lo is up to 0.06.
   const P phi = sq::mul(P{c.hi * p2, (c.lo - (c.hi + c.lo) * al) * p2}, e0);
   const float unscale = scale ? float(sq::kTailUnscale) : 1.0f;
-  const float g = gelu_mills_g(t, 1.0f / t);
-  P n = sq::fast_two_sum(s.hi, -1.0f); // s - 1 + t g, both parts >= 0 for t >= 1
-  n.lo += s.lo;
-  n = sq::add(n, P{t * g, 0.0f});
-  const sq::Divisor<float> d = sq::divisor(sq::two_sum(t, g)); // t + g in [1.5, 16.1]
-  const P q = sq::mul(phi, sq::div(1.0f, d));                  // Phi(-t), times 1/unscale
-  const P pr = sq::mul(phi, sq::div(n, d));
-  const bool neg = xc < 0.0f;
-  const P cdf_b = gelu_sel(neg, q, sq::add(P{1.0f, 0.0f}, P{-q.hi, -q.lo}));
-  const P y_b = sq::mul(cdf_b, xc);
-  const P dy_b = gelu_sel(neg, P{-pr.hi, -pr.lo}, sq::add(P{1.0f, 0.0f}, pr));
-  // Select, and f = x, f' = 1 beyond the clamp.
-  const bool a = t<1.0f, big = x> kGeluFloatClamp;
-  const P y = gelu_sel(big, P{x, 0.0f}, gelu_sel(a, y_a, y_b));
-  const P dy = gelu_sel(big, P{1.0f, 0.0f}, gelu_sel(a, dy_a, dy_b));
-  return {y, a ? (tiny ? float(1 / kTinyScale) : 1.0f) : unscale, dy, a ? 1.0f : unscale};
+  const P g = gelu_mills_g(t, 1.0f / t); // t = 0: w = inf, not selected
+  const P q = sq::mul(phi, sq::div(1.0f, sq::divisor(sq::add(P{t, 0.0f}, g)))); // Phi(-t)
+  P tp = sq::two_prod(t, phi.hi);
+  tp.lo += t * phi.lo;
+  const P r = sq::add(tp, P{-q.hi, -q.lo}); // t phi - q = -f'(-t)
+  const P cdf = gelu_sel(neg, q, sq::add(P{1.0f, 0.0f}, P{-q.hi, -q.lo}));
+  // Below 2^-60, x is scaled by 2^64 so that f = x/2 is not rounded twice as a subnormal.
+  const bool tiny = t < float(kTinyInput);
+  const P y = sq::mul(cdf, tiny ? xc * float(kTinyScale) : xc);
+  const P dy = gelu_sel(neg, P{-r.hi, -r.lo}, sq::add(P{1.0f, 0.0f}, r));
+  // f = x, f' = 1 beyond the clamp.
+  const bool big = x > kGeluFloatClamp;
+  return {gelu_sel(big, P{x, 0.0f}, y), tiny ? float(1 / kTinyScale) : unscale,
+          gelu_sel(big, P{1.0f, 0.0f}, dy), unscale};
 }
 
 // ---- gelu_tanh: f = x sigma(w), w = 2 sqrt(2/pi) (x + 0.044715 x^3) = x (A + B x^2) -------------
@@ -380,9 +358,9 @@ inline double swish_dmax() {
 // f' spans [f'(-sqrt2), f'(sqrt2)] = [-0.1289..., 1.1289...] and is 0 at x = -0.7518: there
 // the bound is absolute, a few ulps of Phi(x) ~ 0.23.
 // Precision: libm erfcf is 2.6 ulp (glibc) to 4 ulp (CUDA) and erfc is ill-conditioned in its
-// argument (relative condition 2 z^2), so f32 (and f16/bf16) evaluate a double kernel with libm
-// erfc (f32/f16/bf16 are computed in float, but gelu still evaluates this double kernel); f64
-// replaces libm erfc (2-3 ulp) by a double-word series and a continued fraction (gelu_parts_f64).
+// argument (relative condition 2 z^2), so neither path calls it: f32, f16 and bf16 compute in
+// float through a fitted Mills ratio (gelu_parts_f32), f64 through a double-word series and a
+// continued fraction (gelu_parts_f64; libm erfc is 2-3 ulp in double).
 // Hendrycks & Gimpel 2016, https://arxiv.org/abs/1606.08415; PyTorch gelu(approximate='none').
 // Measured max error: see docs/accuracy.md.
 template <class T>
