@@ -5,9 +5,6 @@
 #include <string>
 
 #include <omp.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "actgrad/api.hpp"
 #include "actgrad/detail/call.hpp"
@@ -21,30 +18,6 @@ Error::~Error() = default;
 namespace detail {
 
 int omp_default_threads() { return omp_get_max_threads(); }
-
-void stream_store(void* dst, const void* src, std::size_t bytes) {
-  auto* d = static_cast<char*>(dst);
-  const auto* s = static_cast<const char*>(src);
-#if defined(__SSE2__)
-  // Head up to 16-byte alignment of dst, 16-byte non-temporal stores, then the tail.
-  const std::size_t head =
-      std::min<std::size_t>(bytes, (16 - reinterpret_cast<std::uintptr_t>(d) % 16) % 16);
-  std::memcpy(d, s, head);
-  std::size_t i = head;
-  for (; i + 16 <= bytes; i += 16)
-    _mm_stream_si128(reinterpret_cast<__m128i*>(d + i),
-                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)));
-  std::memcpy(d + i, s + i, bytes - i);
-#else
-  std::memcpy(d, s, bytes);
-#endif
-}
-
-void stream_fence() {
-#if defined(__SSE2__)
-  _mm_sfence();
-#endif
-}
 
 namespace {
 

@@ -1,10 +1,13 @@
 // Host API tests: parsing, validation errors, sizes, misalignment, in place and buffers.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -239,6 +242,64 @@ TEST(Sizes, BoundarySizesAndMisalignment) {
             << "n=" << n << " offset=" << offset << " i=" << i;
     }
   }
+}
+
+// Calls over 32 MiB write their outputs through a local block and streaming stores
+// (host/cpu/cpu_engine.hpp): vector-wide from each output's first aligned address, the head and
+// tail of every block by ordinary copies. Outputs at every offset within a 64-byte line, each
+// stream at its own, must hold the same bits as calls small enough for ordinary stores, and
+// nothing outside [0, n) may be written.
+template <class S>
+S storage_from_float(float v) {
+  if constexpr (std::is_same_v<S, float>) {
+    return v;
+  } else {
+    return actgrad::to_half(v);
+  }
+}
+
+template <class S>
+void check_streamed_call(std::int64_t n) {
+  const Activation act = Activation::parse("silu");
+  std::vector<S> x(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i)
+    x[std::size_t(i)] = storage_from_float<S>(-8.0f + 16.0f * float(i % 4099) / 4099.0f);
+  std::vector<S> y_ref(x.size()), d_ref(x.size());
+  const std::int64_t piece = 65536; // 768 KiB: ordinary stores
+  for (std::int64_t b = 0; b < n; b += piece) {
+    const std::int64_t m = std::min(piece, n - b);
+    actgrad::forward_with_derivative(act, actgrad::view(x.data() + b, m),
+                                     actgrad::view(y_ref.data() + b, m),
+                                     actgrad::view(d_ref.data() + b, m));
+  }
+  const int per_line = int(64 / sizeof(S));
+  const std::pair<int, int> offsets[] = {{0, 0}, {1, per_line - 1}, {per_line / 2, 3}};
+  for (const auto& [oy, od] : offsets) {
+    const S guard = storage_from_float<S>(-7.0f);
+    std::vector<S> ys(x.size() + std::size_t(per_line) * 2, guard), ds(ys.size(), guard);
+    // Start at a 64-byte boundary plus the offset (vectors are only 16-byte aligned).
+    const auto at = [&](std::vector<S>& v, int off) {
+      const auto addr = reinterpret_cast<std::uintptr_t>(v.data());
+      return v.data() + (64 - addr % 64) % 64 / sizeof(S) + std::size_t(off);
+    };
+    S* y = at(ys, oy);
+    S* d = at(ds, od);
+    actgrad::forward_with_derivative(act, actgrad::view(x.data(), n), actgrad::view(y, n),
+                                     actgrad::view(d, n));
+    EXPECT_EQ(0, std::memcmp(y, y_ref.data(), x.size() * sizeof(S))) << "y offset " << oy;
+    EXPECT_EQ(0, std::memcmp(d, d_ref.data(), x.size() * sizeof(S))) << "d offset " << od;
+    for (S* p = ys.data(); p < y; ++p) ASSERT_EQ(0, std::memcmp(p, &guard, sizeof(S)));
+    for (S* p = y + n; p < ys.data() + ys.size(); ++p)
+      ASSERT_EQ(0, std::memcmp(p, &guard, sizeof(S)));
+    for (S* p = ds.data(); p < d; ++p) ASSERT_EQ(0, std::memcmp(p, &guard, sizeof(S)));
+    for (S* p = d + n; p < ds.data() + ds.size(); ++p)
+      ASSERT_EQ(0, std::memcmp(p, &guard, sizeof(S)));
+  }
+}
+
+TEST(Sizes, StreamedCallsMatchSmallCallsAtEveryOffset) {
+  check_streamed_call<float>(3000017);           // 36 MB over x, y and f'
+  check_streamed_call<actgrad::half_t>(6000011); // 36 MB
 }
 
 TEST(InPlace, EveryActivationAndOp) {
