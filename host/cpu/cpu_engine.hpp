@@ -66,8 +66,9 @@ namespace ACTGRAD_CPU_ISA_NS {
 // Copies `bytes` from src to dst with non-temporal stores as wide as the translation unit's
 // vectors (64 bytes with AVX-512, 32 with AVX, 16 with SSE2; plain memcpy elsewhere), from dst's
 // first aligned address on; the unaligned head and the tail go through memcpy. The width
-// matters: at n = 2^24 on a Zen 4 guest, sigmoid's fused loop took 0.79 ns/elt with 16-byte
-// streaming stores, 0.66 with 64-byte ones and 0.57 with ordinary stores (docs/performance.md).
+// matters: at n = 2^24 on a Zen 5 guest, sigmoid's fused loop through a block took 0.79 ns/elt
+// with 16-byte streaming stores, 0.66 with 64-byte ones and 0.54 writing directly with ordinary
+// stores (docs/design.md, "CPU loop").
 ACTGRAD_ALWAYS_INLINE void stream_copy(void* dst, const void* src, std::size_t bytes) {
   auto* d = static_cast<char*>(dst);
   const auto* s = static_cast<const char*>(src);

@@ -13,7 +13,8 @@
 // log(m) = f - s (f - R(s^2)) with f = m - 1 (exact) and s = f / (2 + f), so the rounding of s
 // only touches a term below 0.18 f. Coefficients are near-minimax fits in float (how:
 // docs/design.md, "Compute precision"). Measured against double libm on every 64th float
-// (tests/float_blocks_report.cpp): exp 0.68 ulp, expm1 0.95, log 0.78, log1p 0.80.
+// (tests/float_blocks_report.cpp), with FMA: exp 0.64 ulp, expm1 0.84, log 0.78, log1p 0.80;
+// without: exp 0.66, expm1 0.95.
 #pragma once
 
 #include <cmath>
@@ -68,12 +69,26 @@ ACTGRAD_HOST_DEVICE float madd(float a, float b, float c) {
   }
 }
 
-// c0 + x (c1 + c2 x + ... + cn x^(n-1)) through madd: one Horner step over the pairs
-// p_i = c_2i+1 + c_2i+2 x, which are independent of one another and summed by Horner steps in
-// x^2 (second-order Horner). Fewer dependent steps than Horner in x (4 instead of 5 for degree
-// 5, 5 instead of 8 for degree 8): the vector loops are bound partly by the latency of their
-// longest chain, not only by their instruction count (docs/design.md, "Shorter dependency
-// chains"). As in Horner, c0 is added by one rounding to a term that carries the rest.
+// c0 + c1 x + ... + cn x^n through madd, in the order that suits the target:
+// - CPU with FMA: one Horner step over the pairs p_i = c_2i+1 + c_2i+2 x, which are independent
+//   of one another, summed by Horner steps in x^2 (second-order Horner). Fewer dependent steps
+//   than Horner in x (4 instead of 5 for degree 5, 5 instead of 8 for degree 8) for one more
+//   multiplication: the vector loops are bound partly by the latency of their longest chain
+//   (docs/design.md, "Shorter dependency chains"). As in Horner, c0 is added by one rounding to
+//   a term that carries the rest.
+// - GPU: Horner, the fewest instructions; warps hide the latency.
+// - CPU without FMA (the baseline build): Horner, whose fewer roundings keep expm1 at 0.95 ulp
+//   (the pairs, rounding each product and sum, measured 0.99).
+// Both orders are checked over every f32 input (docs/accuracy-exhaustive.md); defining
+// ACTGRAD_POLY_HORNER selects Horner on any host, for that check.
+#if defined(__CUDA_ARCH__) || !(defined(__FMA__) || defined(__ARM_FEATURE_FMA)) ||                 \
+    defined(ACTGRAD_POLY_HORNER)
+ACTGRAD_HOST_DEVICE float poly(float, float c0) { return c0; }
+template <class... C>
+ACTGRAD_HOST_DEVICE float poly(float x, float c0, C... c) {
+  return madd(x, poly(x, c...), c0);
+}
+#else
 ACTGRAD_HOST_DEVICE float poly_x2(float, float p0) { return p0; }
 template <class... P>
 ACTGRAD_HOST_DEVICE float poly_x2(float x2, float p0, P... p) {
@@ -92,6 +107,7 @@ ACTGRAD_HOST_DEVICE float poly(float x, float c0, C... c) {
   constexpr std::size_t n = sizeof...(C);
   return madd(x, poly_pairs(x, cs, n, std::make_index_sequence<(n + 1) / 2>{}), c0);
 }
+#endif
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 // ln 2 = kLn2A + kLn2B + kLn2C; A and B have at most 16 significant bits.
