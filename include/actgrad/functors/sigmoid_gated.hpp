@@ -182,12 +182,13 @@ ACTGRAD_HOST_DEVICE Parts<double> gelu_parts_f64(double x) {
 // phi = e0 exp(-s/2) with e0 = 1/sqrt(2 pi) and s = x^2 an exact double-word, from exp_core's
 // unrounded hi + lo (2^-25.9), times 2^64 for x < 0 where s/2 > 45 (f and f' below 2^-60; see
 // the notes at the top). g's error reaches M reduced by g/(t + g) (at most 1, at t = 0), so g is
-// a double-word from two fitted pieces (gelu_mills_g). q - t phi cancels only near f' = 0
-// (x = -0.7518), where SPEC §3's absolute rule applies, and by at most a factor of 3 elsewhere;
-// q and t phi are double-words, so the difference is exact and f' keeps q's error times that
-// factor. One quotient (1/(t + g)) and no series branch: every lane runs the same operations.
-// t > 16: f = x or -0 and f' = 1 or -0 (phi(16) = e^-128 / sqrt(2 pi) underflows in float).
-// Measured max error: see docs/accuracy.md and docs/accuracy-exhaustive.md.
+// a double-word from two fitted pieces (gelu_mills_g). q - t phi cancels near f' = 0
+// (x = -0.7518), where SPEC §3's absolute rule applies (|f'| <= (q + t phi)/2), and by less than
+// a factor of 2 outside that region; q and t phi are double-words, so the difference is exact
+// and f' keeps q's error times that factor. One quotient (1/(t + g)) and no series branch: every
+// lane runs the same operations. t > 16: f = x or -0 and f' = 1 or -0 (phi(16) = e^-128 / sqrt(2
+// pi) underflows in float). Measured max error: see docs/accuracy.md and
+// docs/accuracy-exhaustive.md.
 constexpr float kGeluFloatClamp = 16;
 // g(t) = 1/M(t) - t as hi + lo, for t in [0, 16] (w = 1/t): on [0, 2) a polynomial of degree 8
 // in t; on [2, 16] t g (in [0.74, 1)) as one of degree 8 in w - 0.28125. Each piece ends with
