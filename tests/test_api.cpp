@@ -6,13 +6,13 @@
 #include <cstring>
 #include <limits>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "actgrad/actgrad.hpp"
+#include "storage_compare.hpp"
 
 namespace {
 
@@ -250,20 +250,11 @@ TEST(Sizes, BoundarySizesAndMisalignment) {
 // stream at its own, must hold the same bits as calls small enough for ordinary stores, and
 // nothing outside [0, n) may be written.
 template <class S>
-S storage_from_float(float v) {
-  if constexpr (std::is_same_v<S, float>) {
-    return v;
-  } else {
-    return actgrad::to_half(v);
-  }
-}
-
-template <class S>
 void check_streamed_call(std::int64_t n) {
   const Activation act = Activation::parse("silu");
   std::vector<S> x(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i)
-    x[std::size_t(i)] = storage_from_float<S>(-8.0f + 16.0f * float(i % 4099) / 4099.0f);
+    x[std::size_t(i)] = actgrad_test::from_double<S>(-8.0 + 16.0 * double(i % 4099) / 4099.0);
   std::vector<S> y_ref(x.size()), d_ref(x.size());
   const std::int64_t piece = 65536; // 768 KiB: ordinary stores
   for (std::int64_t b = 0; b < n; b += piece) {
@@ -275,7 +266,7 @@ void check_streamed_call(std::int64_t n) {
   const int per_line = int(64 / sizeof(S));
   const std::pair<int, int> offsets[] = {{0, 0}, {1, per_line - 1}, {per_line / 2, 3}};
   for (const auto& [oy, od] : offsets) {
-    const S guard = storage_from_float<S>(-7.0f);
+    const S guard = actgrad_test::from_double<S>(-7.0);
     std::vector<S> ys(x.size() + std::size_t(per_line) * 2, guard), ds(ys.size(), guard);
     // Start at a 64-byte boundary plus the offset (vectors are only 16-byte aligned).
     const auto at = [&](std::vector<S>& v, int off) {

@@ -79,8 +79,9 @@ ACTGRAD_HOST_DEVICE float madd(float a, float b, float c) {
 // - GPU: Horner, the fewest instructions; warps hide the latency.
 // - CPU without FMA (the baseline build): Horner, whose fewer roundings keep expm1 at 0.95 ulp
 //   (the pairs, rounding each product and sum, measured 0.99).
-// Both orders are checked over every f32 input (docs/accuracy-exhaustive.md); defining
-// ACTGRAD_POLY_HORNER selects Horner on any host, for that check.
+// Both orders are checked over every f32 input (docs/accuracy-exhaustive.md). Defining
+// ACTGRAD_POLY_HORNER for a whole build (CMAKE_CXX_FLAGS) selects Horner on the host too, so that
+// exhaustive_report can check the GPU's order there.
 #if defined(__CUDA_ARCH__) || !(defined(__FMA__) || defined(__ARM_FEATURE_FMA)) ||                 \
     defined(ACTGRAD_POLY_HORNER)
 ACTGRAD_HOST_DEVICE float poly(float, float c0) { return c0; }
