@@ -143,6 +143,25 @@ ACTGRAD_HOST_DEVICE ExpCore exp_core(float x) {
   return {hi, lo, k};
 }
 
+// exp(x) = 2^k (1 + w) for the kernels of 16-bit storage (functors/squashing.hpp), about half
+// exp_core's instructions: ln 2 in two parts (k kLn2A exact, the rest rounded once into r) and
+// w = r (1 + r q(r)), each step rounded once, within about 1 ulp of e^r - 1 (so also relative to
+// the result as x -> 0, where k = 0). x finite or NaN, |x| < 2^20.
+constexpr float kLn2BC = kLn2B + kLn2C; // RN(ln 2 - kLn2A)
+struct ExpLean {
+  float w;
+  std::int32_t k;
+};
+ACTGRAD_HOST_DEVICE ExpLean exp_lean(float x) {
+  const float t = x * kLog2e + kShifter;
+  const float kf = t - kShifter;
+  const std::int32_t k = bits(t) - bits(kShifter);
+  const float r = madd(kf, -kLn2BC, x - kf * kLn2A); // x - kf kLn2A is exact (Sterbenz)
+  const float q = poly(r, 0x1p-1f, 0x1.555556p-3f, 0x1.5554eap-5f, 0x1.11114cp-7f, 0x1.6d42cap-10f,
+                       0x1.a072b4p-13f);
+  return {r * madd(r, q, 1.0f), k};
+}
+
 // Arguments outside [lo, hi] are moved to the bound; NaN stays NaN.
 ACTGRAD_HOST_DEVICE float clamp_keep_nan(float x, float lo, float hi) {
   return x < lo ? lo : (x > hi ? hi : x);

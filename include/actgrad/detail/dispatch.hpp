@@ -49,31 +49,33 @@ struct TypeTag {
   using type = T;
 };
 
-// Calls f(ElementOp<call.op, Functor<C>>, TypeTag<C>) for the call's activation and op, with C the
-// compute type of storage S. Activation dispatch is visit_activation's; this adds the op.
-// Ops that do not apply to the activation's kind throw (api.cpp rejects them first).
+// Calls f(ElementOp<call.op, Functor<C>, narrow>, TypeTag<C>) for the call's activation and op,
+// with C the compute type of storage S and narrow set for 16-bit storage (element_ops.hpp).
+// Activation dispatch is visit_activation's; this adds the op. Ops that do not apply to the
+// activation's kind throw (api.cpp rejects them first).
 template <class S, class F>
 void visit_element_op(const Call& call, F&& f) {
   visit_activation(call.act->id(), [&](auto tag) {
     using Tag = decltype(tag);
     using C = compute_t<S>;
+    constexpr bool kN = Storage<S>::dtype == DType::f16 || Storage<S>::dtype == DType::bf16;
     using Fn = typename Tag::template op<C>;
     const Fn fn(call.act->params());
     const TypeTag<C> c;
     if constexpr (Tag::kind == Kind::unary) {
       switch (call.op) {
       case OpKind::forward:
-        return f(ElementOp<OpKind::forward, Fn>{{}, fn}, c);
+        return f(ElementOp<OpKind::forward, Fn, kN>{{}, fn}, c);
       case OpKind::fused:
-        return f(ElementOp<OpKind::fused, Fn>{{}, fn}, c);
+        return f(ElementOp<OpKind::fused, Fn, kN>{{}, fn}, c);
       case OpKind::backward:
-        return f(ElementOp<OpKind::backward, Fn>{{}, fn}, c);
+        return f(ElementOp<OpKind::backward, Fn, kN>{{}, fn}, c);
       case OpKind::from_output:
       case OpKind::backward_from_output:
         if constexpr (Fn::kFromOutput) {
           if (call.op == OpKind::from_output)
-            return f(ElementOp<OpKind::from_output, Fn>{{}, fn}, c);
-          return f(ElementOp<OpKind::backward_from_output, Fn>{{}, fn}, c);
+            return f(ElementOp<OpKind::from_output, Fn, kN>{{}, fn}, c);
+          return f(ElementOp<OpKind::backward_from_output, Fn, kN>{{}, fn}, c);
         }
         break;
       case OpKind::gated_forward:
@@ -84,11 +86,11 @@ void visit_element_op(const Call& call, F&& f) {
     } else {
       switch (call.op) {
       case OpKind::gated_forward:
-        return f(ElementOp<OpKind::gated_forward, Fn>{{}, fn}, c);
+        return f(ElementOp<OpKind::gated_forward, Fn, kN>{{}, fn}, c);
       case OpKind::gated_fused:
-        return f(ElementOp<OpKind::gated_fused, Fn>{{}, fn}, c);
+        return f(ElementOp<OpKind::gated_fused, Fn, kN>{{}, fn}, c);
       case OpKind::gated_backward:
-        return f(ElementOp<OpKind::gated_backward, Fn>{{}, fn}, c);
+        return f(ElementOp<OpKind::gated_backward, Fn, kN>{{}, fn}, c);
       case OpKind::forward:
       case OpKind::fused:
       case OpKind::backward:

@@ -7,8 +7,12 @@
 //   T derivative_from_output(T y) const;       f'(x) from y = f(x), only if kFromOutput
 //   static ActMeta meta();                     formula, parameters, traits (host only)
 //   explicit XOp(const Params&);               parameters converted to T
-// A gated functor provides forward(a, b) and fused(a, b) -> GatedFused<T> instead.
+// A gated functor provides forward(a, b) and fused(a, b) -> GatedFused<T> instead. Either may
+// add fused_narrow, a leaner float formula for 16-bit storage (detail/element_ops.hpp).
 #pragma once
+
+#include <type_traits>
+#include <utility>
 
 #include "actgrad/config.hpp"
 #include "actgrad/math.hpp"
@@ -28,6 +32,26 @@ struct GatedFused {
   T da; // d out / d a
   T db; // d out / d b
 };
+
+// f and f' from a functor's leaner float formula for 16-bit storage (fused_narrow, see
+// detail/element_ops.hpp), each times 1/unscale (1 or 2^-64) where it would be subnormal in
+// float, so that a gated unit can multiply by b before the one rounding that scales it back.
+template <class T>
+struct Narrow {
+  T y, y_unscale, dy, dy_unscale;
+  ACTGRAD_HOST_DEVICE Fused<T> rounded() const { return {y * y_unscale, dy * dy_unscale}; }
+};
+// Whether a unary (HasNarrow) or gated (HasNarrowGated) functor has fused_narrow.
+template <class Fn, class = void>
+struct HasNarrow : std::false_type {};
+template <class Fn>
+struct HasNarrow<Fn, std::void_t<decltype(std::declval<const Fn&>().fused_narrow(0.0f))>>
+    : std::true_type {};
+template <class Fn, class = void>
+struct HasNarrowGated : std::false_type {};
+template <class Fn>
+struct HasNarrowGated<Fn, std::void_t<decltype(std::declval<const Fn&>().fused_narrow(0.0f, 0.0f))>>
+    : std::true_type {};
 
 // Metadata a functor publishes; catalogue.cpp adds the name and kind from activations.def.
 struct ActMeta {

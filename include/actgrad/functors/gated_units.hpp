@@ -36,6 +36,13 @@ ACTGRAD_HOST_DEVICE T times(squashing::Pair<T> p, T unscale, T b) {
   return squashing::value(squashing::mul(p, b)) * unscale;
 }
 
+// p * b * unscale for 16-bit storage: the product scaled back once; where p b is not finite
+// (b = +-inf, or a scaled product beyond the range), the plain product gives the limit or NaN.
+ACTGRAD_HOST_DEVICE float times_narrow(float p, float unscale, float b) {
+  const float pb = p * b;
+  return math::fabs(pb) < math::inf<float>() ? pb * unscale : (p * unscale) * b;
+}
+
 } // namespace gated_units
 } // namespace detail
 
@@ -71,6 +78,15 @@ struct GatedOp : ActBase {
       const Fused<T> g = gate.fused(a);
       return {g.y * b, g.dy * b, g.y};
     }
+  }
+  // 16-bit storage, where the gate has a narrow formula (detail/element_ops.hpp).
+  template <class G = Gate<T>,
+            class = std::enable_if_t<HasNarrow<G>::value && std::is_same_v<T, float>>>
+  ACTGRAD_HOST_DEVICE GatedFused<float> fused_narrow(float a, float b) const {
+    namespace gu = detail::gated_units;
+    const Narrow<float> g = gate.fused_narrow(a);
+    return {gu::times_narrow(g.y, g.y_unscale, b), gu::times_narrow(g.dy, g.dy_unscale, b),
+            g.y * g.y_unscale};
   }
 };
 

@@ -104,6 +104,31 @@ ACTGRAD_HOST_DEVICE Parts<T> swish_parts(T x, sq::Pair<T> beta) {
           run ? s.unscale : T(1)};
 }
 
+// The swish family for 16-bit storage (see squashing.hpp's narrow kernels): f = x sigma(z),
+// f' = sigma(z) (1 + z sigma(-z)), z = beta x rounded once, sigma from sigmoid_narrow. The
+// bracket crosses 0 at f''s zero (z = -1.2785), where its error is absolute: about 2 ulps of
+// z sigma(-z) ~ 1, times sigma(z) ~ 0.22, below f16's smallest subnormal (2^-24). Saturated for
+// |z| >= kNarrowSat (inf, NaN and beta = 0 as in swish_parts).
+ACTGRAD_HOST_DEVICE Narrow<float> swish_narrow(float x, float beta) {
+  const float z0 = beta * x;
+  const bool run = math::fabs(z0) < sq::kNarrowSat;
+  float sat_y = x * 0.5f; // beta = 0, or NaN
+  sat_y = z0 < 0.0f ? 0.0f * math::copysign(1.0f, x) : sat_y;
+  sat_y = z0 > 0.0f ? x : sat_y;
+  float sat_dy = math::isnan(x) ? x : 0.5f;
+  sat_dy = z0 < 0.0f ? 0.0f : sat_dy;
+  sat_dy = z0 > 0.0f ? 1.0f : sat_dy;
+  const float xr = run ? x : 0.0f;
+  const float z = beta * xr;
+  const sq::SigmoidNarrow s = sq::sigmoid_narrow(z);
+  const bool pos = z >= 0.0f;
+  const float sig = pos ? s.big : s.small;        // sigma(z) / un (z < 0)
+  const float neg = pos ? s.small * s.un : s.big; // sigma(-z)
+  const float un = pos ? 1.0f : s.un;
+  const float dy = sig * math::fl::madd(z, neg, 1.0f);
+  return {run ? xr * sig : sat_y, run ? un : 1.0f, run ? dy : sat_dy, run ? un : 1.0f};
+}
+
 // ---- gelu (erf): f = x Phi(x), f' = Phi(x) + x phi(x), phi(x) = exp(-x^2/2)/sqrt(2 pi) ----------
 // Beyond |x| = 40, phi(x) < e^-800 and Phi(-|x|) < phi(x)/|x| underflow in double (the smallest
 // subnormal is about e^-744.4).
@@ -196,7 +221,11 @@ constexpr float kGeluFloatClamp = 16;
 // times 1/(t + g), which is how it reaches M, is below 2^-26 on [0, 2) and 2^-27.6 on [2, 16]
 // (float evaluation; numpy least squares on Chebyshev nodes against mpmath, coefficients rounded
 // to float one at a time, the rest refitted).
-ACTGRAD_HOST_DEVICE sq::Pair<float> gelu_mills_g(float t, float w) {
+// The fit's pieces: g = (c0 + c0_lo + v p) m.
+struct GeluMillsFit {
+  float v, p, c0, c0_lo, m;
+};
+ACTGRAD_HOST_DEVICE GeluMillsFit gelu_mills_fit(float t, float w) {
   const bool near = t < 2.0f; // selects keyed by one comparison each
   const float v = near ? t : w - 0.28125f;
   // p = c1 + c2 v + ... + c8 v^7 (math::fl::poly).
@@ -205,11 +234,15 @@ ACTGRAD_HOST_DEVICE sq::Pair<float> gelu_mills_g(float t, float w) {
       near ? -0x1.3947c2p-6f : 0x1.8210ep+0f, near ? -0x1.bb56cap-13f : -0x1.64b61ap+1f,
       near ? 0x1.5bff18p-10f : 0x1.144836p+1f, near ? -0x1.c9f976p-12f : 0x1.f9845cp+1f,
       near ? 0x1.2e6926p-14f : -0x1.1befa2p+4f, near ? -0x1.5e71d8p-18f : 0x1.75409p+4f);
-  const sq::Pair<float> vp = sq::two_prod(v, p);
-  sq::Pair<float> g = sq::fast_two_sum(near ? 0x1.988454p-1f : 0x1.c3f38p-1f, vp.hi);
-  g.lo += vp.lo + (near ? -0x1.f72358p-26f : 0x1.00a0acp-26f);
-  const float m = near ? 1.0f : w; // [2, 16]: the polynomial is t g
-  return {g.hi * m, g.lo * m};
+  return {v, p, near ? 0x1.988454p-1f : 0x1.c3f38p-1f, near ? -0x1.f72358p-26f : 0x1.00a0acp-26f,
+          near ? 1.0f : w}; // [2, 16]: the polynomial is t g
+}
+ACTGRAD_HOST_DEVICE sq::Pair<float> gelu_mills_g(float t, float w) {
+  const GeluMillsFit f = gelu_mills_fit(t, w);
+  const sq::Pair<float> vp = sq::two_prod(f.v, f.p);
+  sq::Pair<float> g = sq::fast_two_sum(f.c0, vp.hi);
+  g.lo += vp.lo + f.c0_lo;
+  return {g.hi * f.m, g.lo * f.m};
 }
 
 // c ? a : b, componentwise (selects of scalars vectorise; a select of a struct may branch).
@@ -252,6 +285,30 @@ ACTGRAD_HOST_DEVICE Parts<float> gelu_parts_f32(float x) {
           gelu_sel(big, P{1.0f, 0.0f}, dy), unscale};
 }
 
+// gelu for 16-bit storage (see squashing.hpp's narrow kernels): the same Mills-ratio formula
+// with every step rounded once. With T = t + g (g rounded once from the fit) and q = phi / T:
+//   f'(-t) = q - t phi = q (1 - t T), 1 - t T by one fused multiply-add,
+// so near f''s zero (x = -0.7518, where t T = 1) the error is that of 1 - t T (a few 2^-25),
+// times q ~ 0.23: below f16's smallest subnormal. phi is formed times 2^64 for x < 0 beyond
+// x^2/2 = 45; for x >= 0, x^2/2 is capped at 80 (phi M < 2^-115 no longer moves 1 - q).
+ACTGRAD_HOST_DEVICE Narrow<float> gelu_narrow(float x) {
+  const float xc = sq::clamp_keep_nan(x, -kGeluFloatClamp, kGeluFloatClamp);
+  const float t = math::fabs(xc);
+  const bool neg = xc < 0.0f;
+  const float h0 = 0.5f * (t * t);
+  const bool scale = neg && h0 > float(sq::kTailScaleFrom);
+  const float h = neg || h0 < 80.0f ? h0 : 80.0f;
+  const math::fl::ExpLean c = math::fl::exp_lean(-h);
+  const float phi = ((1.0f + c.w) * math::fl::pow2i(c.k + (scale ? 64 : 0))) * float(kInvSqrt2PiHi);
+  const float un = scale ? float(sq::kTailUnscale) : 1.0f;
+  const GeluMillsFit fit = gelu_mills_fit(t, 1.0f / t);              // t = 0: w = inf, not selected
+  const float tt = t + math::fl::madd(fit.v, fit.p, fit.c0) * fit.m; // t + g
+  const float q = phi / tt;                                          // Phi(-t) (x 2^64)
+  const float d = q * math::fl::madd(-t, tt, 1.0f);                  // f'(-t) (x 2^64)
+  const bool big = x > kGeluFloatClamp;
+  return {big ? x : (neg ? xc * q : xc * (1.0f - q)), un, big ? 1.0f : (neg ? d : 1.0f - d), un};
+}
+
 // ---- gelu_tanh: f = x sigma(w), w = 2 sqrt(2/pi) (x + 0.044715 x^3) = x (A + B x^2) -------------
 // f' = sigma(w) + x w' sigma(w) sigma(-w), w' = A + 3 B x^2. At |x| = 30, |w| > 1900 and
 // sigma(-|w|) < e^-1900 underflows in double: f and f' have reached their limits.
@@ -274,6 +331,25 @@ ACTGRAD_HOST_DEVICE Parts<T> gelu_tanh_parts(T x) {
   const bool tiny = math::fabs(xc) < T(kTinyInput);
   return {sq::mul(sig, tiny ? xc * T(kTinyScale) : xc),
           tiny ? sp.unscale * T(1 / kTinyScale) : sp.unscale, dy, sp.unscale};
+}
+
+// gelu_tanh for 16-bit storage: f = x sigma(w), f' = sigma(w) (1 + x w' sigma(-w)), each step
+// rounded once, as swish_narrow (whose bracket this is, with x w' for z). Beyond |x| = 12,
+// |w| > 128: sigma has saturated in float (f = x or -0, f' = 1 or 0).
+constexpr float kGeluTanhNarrowClamp = 12;
+ACTGRAD_HOST_DEVICE Narrow<float> gelu_tanh_narrow(float x) {
+  const float xc = sq::clamp_keep_nan(x, -kGeluTanhNarrowClamp, kGeluTanhNarrowClamp);
+  const float s = xc * xc;
+  const float a = float(kSqrt8OverPiHi), b = float(kGeluTanhCubicHi);
+  const float w = xc * math::fl::madd(b, s, a);
+  const float xdw = xc * math::fl::madd(3.0f * b, s, a); // x w'
+  const sq::SigmoidNarrow sn = sq::sigmoid_narrow(w);
+  const bool pos = w >= 0.0f;
+  const float sig = pos ? sn.big : sn.small;          // sigma(w) / un (w < 0)
+  const float negs = pos ? sn.small * sn.un : sn.big; // sigma(-w)
+  const float un = pos ? 1.0f : sn.un;
+  const bool big = x > kGeluTanhNarrowClamp;
+  return {big ? x : xc * sig, un, big ? 1.0f : sig * math::fl::madd(xdw, negs, 1.0f), un};
 }
 
 // ---- mish: f = x tanh(softplus(x)) ------------------------------------------------------------
@@ -391,6 +467,9 @@ struct GeluOp : ActBase {
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
     return detail::sigmoid_gated::round_parts(parts(x));
   }
+  ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
+    return detail::sigmoid_gated::gelu_narrow(x);
+  }
 };
 
 // gelu_tanh: f(x) = x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) = x sigmoid(w),
@@ -422,6 +501,9 @@ struct GeluTanhOp : ActBase {
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
     return detail::sigmoid_gated::round_parts(parts(x));
+  }
+  ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
+    return detail::sigmoid_gated::gelu_tanh_narrow(x);
   }
 };
 
@@ -456,6 +538,9 @@ struct SwishOp : ActBase {
     namespace sg = detail::sigmoid_gated;
     return sg::round_parts(sg::swish_parts<T, true>(x, beta));
   }
+  ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
+    return detail::sigmoid_gated::swish_narrow(x, float(beta.hi));
+  }
 };
 
 // silu: f(x) = x sigmoid(x); f'(x) = sigmoid(x) (1 + x sigmoid(-x)). swish with beta = 1
@@ -482,6 +567,9 @@ struct SiluOp : ActBase {
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
     namespace sg = detail::sigmoid_gated;
     return sg::round_parts(sg::swish_parts<T, true>(x, detail::squashing::Pair<T>{T(1), T(0)}));
+  }
+  ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
+    return detail::sigmoid_gated::swish_narrow(x, 1.0f);
   }
 };
 
@@ -512,6 +600,9 @@ struct QuickGeluOp : ActBase {
     namespace sg = detail::sigmoid_gated;
     return sg::round_parts(
         sg::swish_parts<T, true>(x, sg::split<T>(sg::kQuickGeluHi, sg::kQuickGeluLo)));
+  }
+  ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
+    return detail::sigmoid_gated::swish_narrow(x, float(detail::sigmoid_gated::kQuickGeluHi));
   }
 };
 

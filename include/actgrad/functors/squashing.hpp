@@ -401,6 +401,45 @@ ACTGRAD_HOST_DEVICE Fused<float> tanh_f32(float x) {
   return {math::copysign(t, x), (q * w) * un};
 }
 
+// ---- Narrow (16-bit storage) kernels ---------------------------------------------------------
+// f16 and bf16 keep 11 and 8 bits, so these are the float formulas above without the
+// double-word corrections: each quotient and product rounded once, a few ulps of float, which
+// is 2^-8 or less of a 16-bit ulp (detail/element_ops.hpp). What stays: nothing is formed by a
+// cancelling subtraction, and values below float's normal range are formed times 2^64 (un =
+// 2^-64), so that a gated unit's product with b is rounded once.
+// Beyond |z| = kNarrowSat, exp(-|z|) 2^64 < 2^-120: the kernels select saturated values there.
+constexpr float kNarrowSat = 128;
+// sigma(|z|) = big and sigma(-|z|) = small * un from e = exp(-|z|), big = 1/(1 + e) and
+// small = e big. |z| is clamped to kNarrowSat (k + 64 >= -121 keeps 2^(k+64) normal).
+struct SigmoidNarrow {
+  float big, small, un;
+};
+ACTGRAD_HOST_DEVICE SigmoidNarrow sigmoid_narrow(float z) {
+  const float a = clamp_keep_nan(math::fabs(z), 0.0f, kNarrowSat); // NaN stays NaN
+  const math::fl::ExpLean c = math::fl::exp_lean(-a);
+  const bool tail = a > float(kTailScaleFrom);
+  const float e = (1.0f + c.w) * math::fl::pow2i(tail ? c.k + 64 : c.k);
+  const float un = tail ? float(kTailUnscale) : 1.0f;
+  const float big = 1.0f / (1.0f + e * un);
+  return {big, e * big, un};
+}
+
+// tanh(x) and 1 - tanh(x)^2 = 4e / (1 + e)^2, e = exp(-2|x|), for 16-bit storage: tanh(|x|) =
+// -u / (2 + u) with u = e - 1 = 2^k (1 + w) - 1 = (2^k - 1) + 2^k w from exp_lean (for k = 0,
+// as |x| -> 0, u = w keeps its relative accuracy; 2^k - 1 is exact). f' is formed times 2^64
+// beyond 2|x| = 45.
+ACTGRAD_HOST_DEVICE Narrow<float> tanh_narrow(float x) {
+  const float b = clamp_keep_nan(2.0f * math::fabs(x), 0.0f, kNarrowSat);
+  const math::fl::ExpLean c = math::fl::exp_lean(-b);
+  const float p = math::fl::pow2i(c.k < -60 ? -60 : c.k);
+  const float u = math::fl::madd(p, c.w, p - 1.0f); // in (-1, 0]
+  const bool tail = b > float(kTailScaleFrom);
+  const float e = (1.0f + c.w) * math::fl::pow2i(tail ? c.k + 64 : c.k);
+  const float un = tail ? float(kTailUnscale) : 1.0f;
+  const float r = 1.0f / (2.0f + u);
+  return {math::copysign(-u * r, x), 1.0f, (4.0f * e) * (r * r), un};
+}
+
 } // namespace squashing
 } // namespace detail
 
@@ -442,6 +481,11 @@ struct SigmoidOp : ActBase {
     } else {
       return detail::squashing::round_parts(parts(x));
     }
+  }
+  ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
+    const detail::squashing::SigmoidNarrow s = detail::squashing::sigmoid_narrow(x);
+    const bool pos = x >= 0.0f;
+    return {pos ? s.big : s.small, pos ? 1.0f : s.un, s.big * s.small, s.un};
   }
   ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const {
     return detail::squashing::mul_add(-y, y, y);
@@ -488,6 +532,9 @@ struct TanhOp : ActBase {
     const T dy =
         sq::value(sq::mul(p.one_minus, sq::Pair<T>{one_plus.hi, one_plus.lo - p.one_minus.lo}));
     return {math::copysign(sq::value(p.t), x), dy};
+  }
+  ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
+    return detail::squashing::tanh_narrow(x);
   }
   ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const {
     return detail::squashing::mul_add(-y, y, T(1));
