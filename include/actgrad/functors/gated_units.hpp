@@ -215,6 +215,17 @@ struct ClampedSwigluOp : ActBase {
     const T gy = sq::value(g.y) * g.y_unscale;
     const T db = b < -limit || b > limit ? T(0) : gy;
     return {y, da, db};
+  } // 16-bit storage: the gate from swish_narrow; b_c + 1 is exact in float for 16-bit b.
+  ACTGRAD_HOST_DEVICE GatedFused<float> fused_narrow(float a, float b) const {
+    namespace gu = detail::gated_units;
+    const float lim = float(limit);
+    const float ac = a > lim ? lim : a; // NaN stays NaN
+    const float b1 = detail::squashing::clamp_keep_nan(b, -lim, lim) + 1.0f;
+    const Narrow<float> g = detail::sigmoid_gated::swish_narrow(ac, float(alpha.hi));
+    const float gy = g.y * g.y_unscale;
+    const float db = b < -lim || b > lim ? 0.0f : gy;
+    return {gu::times_narrow(g.y, g.y_unscale, b1),
+            a > lim ? 0.0f : gu::times_narrow(g.dy, g.dy_unscale, b1), math::isnan(b) ? b : db};
   }
 };
 

@@ -413,6 +413,38 @@ ACTGRAD_HOST_DEVICE Parts<T> mish_parts(T x) {
           tiny ? e.unscale * T(1 / kTinyScale) : e.unscale, sq::add(tsp, second), e.unscale};
 }
 
+// mish for 16-bit storage, one formula with selected terms. With e = exp(-|x|) (times 2^64 for
+// x < -45, un = 2^-64; E = e un) and f' = C B / den^2:
+//   x < 0:  tanh(sp) = e (2 + E) / den, den = 2 + E (2 + E), C = e,
+//           B = (4 + 4x) + E ((6 + 4x) + E (4 + E));
+//   x >= 0: tanh(sp) = (1 + 2E) / den, den = 1 + 2E (1 + E), C = 1,
+//           B = (1 + 2E) den + 4x E^2 (1 + E).
+// B is the numerator of tanh(sp) + x sech(sp)^2 sigmoid(x) over den^2 / C: for x < 0 its terms
+// cancel at f''s zero (x = -1.1924), where each is near 0.4 and 4 + 4x is exact, so f' keeps an
+// absolute error of a few 2^-25 times C / den^2 ~ 0.04. x >= 0 is capped at 80 (e < 2^-115,
+// f = x, f' = 1 in float), x < 0 at -128 (f and f' below 2^-170, 0 after unscaling).
+ACTGRAD_HOST_DEVICE Narrow<float> mish_narrow(float x) {
+  const bool pos = !(x < 0.0f); // NaN: the x >= 0 side
+  const float xc = sq::clamp_keep_nan(x, -128.0f, 80.0f);
+  const float a = math::fabs(xc);
+  const math::fl::ExpLean c = math::fl::exp_lean(-a);
+  const bool scale = a > float(sq::kTailScaleFrom) && !pos;
+  const float es = (1.0f + c.w) * math::fl::pow2i(c.k + (scale ? 64 : 0));
+  const float un = scale ? float(sq::kTailUnscale) : 1.0f;
+  const float e = es * un;
+  const float x4 = 4.0f * xc;
+  const float num = pos ? math::fl::madd(2.0f, e, 1.0f) : es * (2.0f + e);
+  const float den =
+      pos ? math::fl::madd(2.0f * e, 1.0f + e, 1.0f) : math::fl::madd(e, 2.0f + e, 2.0f);
+  const float bpos = math::fl::madd(num, den, x4 * (e * e) * (1.0f + e));
+  const float bneg =
+      (4.0f + x4) + e * ((6.0f + x4) + e * (4.0f + e)); // exact first term for 16-bit x
+  const float r = 1.0f / den;
+  const float cb = pos ? bpos : es * bneg;
+  const bool big = x > 80.0f;
+  return {big ? x : xc * (num * r), un, big ? 1.0f : cb * (r * r), un};
+}
+
 // Extremes of f' for the swish family, f'(x) = g(beta x) with g(z) = sigma(z)(1 + z sigma(-z)):
 // g' = sigma(z) sigma(-z) (2 - z tanh(z/2)) vanishes at z* tanh(z*/2) = 2 (Newton from 2.4), and
 // g(z) + g(-z) = 1, so f' spans [1 - g(z*), g(z*)] = [-0.0998..., 1.0998...] for beta > 0.
@@ -636,6 +668,9 @@ struct MishOp : ActBase {
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
     return detail::sigmoid_gated::round_parts(parts(x));
   }
+  ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
+    return detail::sigmoid_gated::mish_narrow(x);
+  }
 };
 
 // hardswish: f(x) = x relu6(x + 3) / 6: 0 for x <= -3, x (x + 3)/6 inside, x for x >= 3.
@@ -668,6 +703,16 @@ struct HardswishOp : ActBase {
     if (x <= T(-3)) return {T(0), T(0)};
     if (x >= T(3)) return {x, T(1)};
     return {x, x}; // NaN
+  } // 16-bit storage: x + 3 and 2x + 3 are exact in float for 16-bit x (or rounded where x is
+  // far below 1), so f and f' are products rounded three times; by selects (NaN: inside).
+  ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
+    constexpr float kSixth = 1.0f / 6.0f;
+    float y = (x * (x + 3.0f)) * kSixth, dy = (2.0f * x + 3.0f) * kSixth;
+    y = x <= -3.0f ? 0.0f : y;
+    dy = x <= -3.0f ? 0.0f : dy;
+    y = x >= 3.0f ? x : y;
+    dy = x >= 3.0f ? 1.0f : dy;
+    return {y, 1.0f, dy, 1.0f};
   }
 };
 

@@ -7,6 +7,7 @@
 // accuracy goal. Measured max error: see docs/accuracy.md.
 #pragma once
 
+#include <cstdint>
 #include <limits>
 
 #include "actgrad/functors/base.hpp"
@@ -43,6 +44,21 @@ constexpr T pow2(int e) {
   return r;
 }
 
+// e^x - 1 and e^x for x <= 0 (or NaN) for 16-bit storage (squashing.hpp's narrow kernels), from
+// one exp_lean: e^x - 1 = (2^k - 1) + 2^k w keeps its relative accuracy as x -> 0 (k = 0) and
+// 2^k - 1 is exact (2^k is capped at 2^-60, where e^x - 1 rounds to -1); e^x = 2^k1 2^k2 (1 + w)
+// with both powers normal.
+struct ExpNarrow {
+  float em1, e;
+};
+ACTGRAD_HOST_DEVICE ExpNarrow exp_narrow(float x) {
+  const math::fl::ExpLean c = math::fl::exp_lean(x < -104.0f ? -104.0f : (x > 0.0f ? 0.0f : x));
+  const float p = math::fl::pow2i(c.k < -60 ? -60 : c.k);
+  const std::int32_t k1 = c.k / 2, k2 = c.k - k1;
+  return {math::fl::madd(p, c.w, p - 1.0f),
+          ((1.0f + c.w) * math::fl::pow2i(k1)) * math::fl::pow2i(k2)};
+}
+
 } // namespace smooth
 } // namespace detail
 
@@ -73,6 +89,11 @@ struct EluOp : ActBase {
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
     if (x > T(0)) return {x, T(1)};
     return {alpha * math::expm1(x), alpha * math::exp(x)}; // NaN falls through to here
+  }
+  ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
+    const detail::smooth::ExpNarrow e = detail::smooth::exp_narrow(x);
+    const bool pos = x > 0.0f;
+    return {pos ? x : float(alpha) * e.em1, 1.0f, pos ? 1.0f : float(alpha) * e.e, 1.0f};
   }
   ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const { return y > T(0) ? T(1) : y + alpha; }
 };
@@ -111,6 +132,12 @@ struct SeluOp : ActBase {
     if (x > T(0)) return {T(kScale) * x, T(kScale)};
     return {T(kScaleAlpha) * math::expm1(x), T(kScaleAlpha) * math::exp(x)};
   }
+  ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
+    const detail::smooth::ExpNarrow e = detail::smooth::exp_narrow(x);
+    const bool pos = x > 0.0f;
+    return {pos ? float(kScale) * x : float(kScaleAlpha) * e.em1, 1.0f,
+            pos ? float(kScale) : float(kScaleAlpha) * e.e, 1.0f};
+  }
   ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const {
     return y > T(0) ? T(kScale) : y + T(kScaleAlpha);
   }
@@ -147,6 +174,13 @@ struct CeluOp : ActBase {
     const T rho = u > -math::inf<T>() ? detail::smooth::fma(-u, alpha, x) : T(0);
     const T e = math::exp(u);
     return {alpha * math::expm1(u) + e * rho, e + e * (rho / alpha)};
+  }
+  // x / alpha rounded once: exp amplifies that by |x / alpha|, 2^-17 relative at x / alpha =
+  // -104, where exp has underflowed in float.
+  ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
+    const detail::smooth::ExpNarrow e = detail::smooth::exp_narrow(x / float(alpha));
+    const bool pos = x > 0.0f;
+    return {pos ? x : float(alpha) * e.em1, 1.0f, pos ? 1.0f : e.e, 1.0f};
   }
   ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const {
     return y > T(0) ? T(1) : y / alpha + T(1);
@@ -222,6 +256,17 @@ struct SoftplusOp : ActBase {
     // The linear region by selects, not an early return (loops over them vectorise).
     const bool linear = u > threshold;
     return {linear ? x : y, linear ? T(1) : sig + (big * small) * rho};
+  }
+  // 16-bit storage: softplus(u) = max(u, 0) + log1p(e), e = exp(-|u|), each step rounded once
+  // (the remainder of beta x is not carried: 2^-17 relative at |u| = 104).
+  ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
+    const float u = float(beta) * x;
+    const float e = math::fl::exp_lean_value(-math::fabs(u)); // in (0, 1]
+    const float big = 1.0f / (1.0f + e);                      // sigmoid(|u|)
+    const float l = math::fl::log1p_unit_lean(e);
+    const float y = (u > 0.0f ? u + l : l) * float(inv_beta); // NaN: l
+    const bool linear = u > float(threshold);
+    return {linear ? x : y, 1.0f, linear ? 1.0f : (u > 0.0f ? big : e * big), 1.0f};
   }
   ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const {
     const T v = beta * y;

@@ -635,6 +635,12 @@ struct LogsigmoidOp : ActBase {
     const T y = (x < T(0) ? x : T(0)) - l;
     return {y, sq::value(sq::div(x < T(0) ? T(1) : e, d))};
   }
+  ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
+    const float e = math::fl::exp_lean_value(-math::fabs(x)); // in (0, 1]
+    const float big = 1.0f / (1.0f + e);                      // sigmoid(|x|)
+    const float l = math::fl::log1p_unit_lean(e);
+    return {(x < 0.0f ? x : 0.0f) - l, 1.0f, x < 0.0f ? big : e * big, 1.0f};
+  }
   ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const { return -math::expm1(y); }
 };
 
@@ -663,6 +669,12 @@ struct SoftsignOp : ActBase {
     const sq::Pair<T> d = sq::two_sum(T(1), a); // 1 + |x| exactly
     const sq::Pair<T> r = sq::div(T(1), d);
     return {sq::value(sq::div(x, d)), sq::value(sq::mul(r, r))};
+  }
+  ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
+    const float a = math::fabs(x);
+    const float r = 1.0f / (1.0f + a); // 0 for x = +-inf
+    const bool inf = a == math::inf<float>();
+    return {inf ? math::copysign(1.0f, x) : x * r, 1.0f, r * r, 1.0f};
   }
   ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const {
     const T m = T(1) - math::fabs(y);
