@@ -1,8 +1,9 @@
 // Gated linear units: out = act(a) * b with da = b act'(a), db = act(a) (SPEC §2).
 //
 // Accuracy: out and da are act(a) and act'(a) times b with one more rounding, so they carry the
-// gate's error plus 0.5 ulp; db is the gate value itself. f32 units run in double (like every
-// f32 computation, detail/dispatch.hpp), so the product adds almost nothing before the rounding.
+// gate's error plus 0.5 ulp; db is the gate value itself. Gates with parts() (double-words) are
+// multiplied by b before that one rounding; 16-bit storage uses the gate's fused_narrow, whose
+// few float ulps are far below a 16-bit ulp.
 // NaN in a or b gives NaN in all three outputs; 0 * inf (a gate at exactly 0 times b = inf) is
 // NaN, as the product has no limit. Measured max error: see docs/accuracy.md.
 #pragma once
@@ -215,7 +216,8 @@ struct ClampedSwigluOp : ActBase {
     const T gy = sq::value(g.y) * g.y_unscale;
     const T db = b < -limit || b > limit ? T(0) : gy;
     return {y, da, db};
-  } // 16-bit storage: the gate from swish_narrow; b_c + 1 is exact in float for 16-bit b.
+  }
+  // 16-bit storage: the gate from swish_narrow; b_c + 1 is exact in float for 16-bit b.
   ACTGRAD_HOST_DEVICE GatedFused<float> fused_narrow(float a, float b) const {
     namespace gu = detail::gated_units;
     const float lim = float(limit);
@@ -223,7 +225,7 @@ struct ClampedSwigluOp : ActBase {
     const float b1 = detail::squashing::clamp_keep_nan(b, -lim, lim) + 1.0f;
     const Narrow<float> g = detail::sigmoid_gated::swish_narrow(ac, float(alpha.hi));
     const float gy = g.y * g.y_unscale;
-    const float db = b < -lim || b > lim ? 0.0f : gy;
+    const float db = math::fabs(b) > lim ? 0.0f : gy; // one compare (NaN: selected below)
     return {gu::times_narrow(g.y, g.y_unscale, b1),
             a > lim ? 0.0f : gu::times_narrow(g.dy, g.dy_unscale, b1), math::isnan(b) ? b : db};
   }

@@ -296,8 +296,11 @@ ACTGRAD_HOST_DEVICE Narrow<float> gelu_narrow(float x) {
   const float t = math::fabs(xc);
   const bool neg = xc < 0.0f;
   const float h0 = 0.5f * (t * t);
-  const bool scale = neg && h0 > float(sq::kTailScaleFrom);
-  const float h = neg || h0 < 80.0f ? h0 : 80.0f;
+  // Thresholds selected by sign, so that each select is keyed by one comparison (GCC 12 does
+  // not vectorise selects keyed by && or || of two).
+  const bool scale = h0 > (neg ? float(sq::kTailScaleFrom) : math::inf<float>());
+  const float cap = neg ? 128.0f : 80.0f;
+  const float h = h0 < cap ? h0 : cap;
   const math::fl::ExpLean c = math::fl::exp_lean(-h);
   const float phi = ((1.0f + c.w) * math::fl::pow2i(c.k + (scale ? 64 : 0))) * float(kInvSqrt2PiHi);
   const float un = scale ? float(sq::kTailUnscale) : 1.0f;
@@ -428,7 +431,7 @@ ACTGRAD_HOST_DEVICE Narrow<float> mish_narrow(float x) {
   const float xc = sq::clamp_keep_nan(x, -128.0f, 80.0f);
   const float a = math::fabs(xc);
   const math::fl::ExpLean c = math::fl::exp_lean(-a);
-  const bool scale = a > float(sq::kTailScaleFrom) && !pos;
+  const bool scale = a > (pos ? math::inf<float>() : float(sq::kTailScaleFrom)); // one compare
   const float es = (1.0f + c.w) * math::fl::pow2i(c.k + (scale ? 64 : 0));
   const float un = scale ? float(sq::kTailUnscale) : 1.0f;
   const float e = es * un;
@@ -703,7 +706,8 @@ struct HardswishOp : ActBase {
     if (x <= T(-3)) return {T(0), T(0)};
     if (x >= T(3)) return {x, T(1)};
     return {x, x}; // NaN
-  } // 16-bit storage: x + 3 and 2x + 3 are exact in float for 16-bit x (or rounded where x is
+  }
+  // 16-bit storage: x + 3 and 2x + 3 are exact in float for 16-bit x (or rounded where x is
   // far below 1), so f and f' are products rounded three times; by selects (NaN: inside).
   ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
     constexpr float kSixth = 1.0f / 6.0f;

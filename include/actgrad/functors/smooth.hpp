@@ -91,9 +91,10 @@ struct EluOp : ActBase {
     return {alpha * math::expm1(x), alpha * math::exp(x)}; // NaN falls through to here
   }
   ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
+    const float al = float(alpha); // loaded before the selects: a load under one is masked
     const detail::smooth::ExpNarrow e = detail::smooth::exp_narrow(x);
     const bool pos = x > 0.0f;
-    return {pos ? x : float(alpha) * e.em1, 1.0f, pos ? 1.0f : float(alpha) * e.e, 1.0f};
+    return {pos ? x : al * e.em1, 1.0f, pos ? 1.0f : al * e.e, 1.0f};
   }
   ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const { return y > T(0) ? T(1) : y + alpha; }
 };
@@ -178,9 +179,10 @@ struct CeluOp : ActBase {
   // x / alpha rounded once: exp amplifies that by |x / alpha|, 2^-17 relative at x / alpha =
   // -104, where exp has underflowed in float.
   ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
-    const detail::smooth::ExpNarrow e = detail::smooth::exp_narrow(x / float(alpha));
+    const float al = float(alpha);
+    const detail::smooth::ExpNarrow e = detail::smooth::exp_narrow(x / al);
     const bool pos = x > 0.0f;
-    return {pos ? x : float(alpha) * e.em1, 1.0f, pos ? 1.0f : e.e, 1.0f};
+    return {pos ? x : al * e.em1, 1.0f, pos ? 1.0f : e.e, 1.0f};
   }
   ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const {
     return y > T(0) ? T(1) : y / alpha + T(1);
@@ -336,6 +338,19 @@ struct SquareplusOp : ActBase {
     const T yc = (fma(-y0, h.hi, quarter_b) - y0 * hl) / h.hi; // f = y0 + yc
     const T d0 = y0 / s;
     return {y0 + yc, d0 + (fma(-d0, s, y0) + yc - d0 * sl) / s}; // f' = (y0 + yc) / S
+  }
+  // 16-bit storage: S = sqrt(x^2 + b) rounded once (|x| beyond kScaleAbove: S = |x|), f = H =
+  // S/2 + |x|/2 for x >= 0 and (b/4) / H for x < 0 (no cancellation), f' = 1/2 + x/(2S) or f / S.
+  ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
+    const float bb = float(b), qb = float(quarter_b); // loaded before the selects
+    const float ax = math::fabs(x);
+    const float s = ax > float(kScaleAbove) ? ax : math::sqrt(math::fl::madd(x, x, bb)); // NaN
+    const float r = 1.0f / s;
+    const float h = 0.5f * s + 0.5f * ax;
+    const bool pos = x >= 0.0f;
+    const float y = pos ? h : qb / h;
+    const float dy = pos ? math::fl::madd(0.5f * x, r, 0.5f) : y * r;
+    return {y, 1.0f, x == math::inf<float>() ? 1.0f : dy, 1.0f};
   }
   ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const {
     return y == math::inf<T>() ? T(1) : y / (y + quarter_b / y);
