@@ -94,7 +94,10 @@ struct LinearOp : ActBase {
             {1, 1, 1, Saturation::none, Saturation::none, true, true}};
   }
   ACTGRAD_HOST_DEVICE T forward(T x) const {
-    return alpha == T(0) ? (math::isnan(x) ? x : beta) : alpha * x + beta;
+    // alpha = 0: beta for every x but NaN. Keyed by |x| >= w per element, w = 0 or NaN per call
+    // (as pow): GCC 12 did not vectorise the f16 loop with a select keyed by alpha == 0.
+    const T w = alpha == T(0) ? T(0) : std::numeric_limits<T>::quiet_NaN();
+    return math::fabs(x) >= w ? beta : alpha * x + beta;
   }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const { return {forward(x), math::isnan(x) ? x : alpha}; }
   ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const { return math::isnan(y) ? y : alpha; }

@@ -319,8 +319,10 @@ constexpr double kGeluTanhClamp = 30;
 
 template <class T>
 ACTGRAD_HOST_DEVICE Parts<T> gelu_tanh_parts(T x) {
-  if (x > T(kGeluTanhClamp)) return exact_parts(x, T(1));
-  const T xc = x < T(-kGeluTanhClamp) ? T(-kGeluTanhClamp) : x;
+  // Beyond the clamp f = x and f' = 1, selected at the end (no early return: a gated unit's loop
+  // over it would not vectorise).
+  const bool big = x > T(kGeluTanhClamp);
+  const T xc = sq::clamp_keep_nan(x, T(-kGeluTanhClamp), T(kGeluTanhClamp));
   const sq::Pair<T> a = split<T>(kSqrt8OverPiHi, kSqrt8OverPiLo);
   const sq::Pair<T> b = split<T>(kGeluTanhCubicHi, kGeluTanhCubicLo);
   const sq::Pair<T> s = sq::two_prod(xc, xc);
@@ -332,8 +334,12 @@ ACTGRAD_HOST_DEVICE Parts<T> gelu_tanh_parts(T x) {
   const sq::Pair<T> xdw = sq::mul(sq::add(a, sq::mul(sq::mul(b, T(3)), s)), xc);
   const sq::Pair<T> dy = sq::add(sig, sq::mul(sq::mul(sig, sp.neg), xdw));
   const bool tiny = math::fabs(xc) < T(kTinyInput);
-  return {sq::mul(sig, tiny ? xc * T(kTinyScale) : xc),
-          tiny ? sp.unscale * T(1 / kTinyScale) : sp.unscale, dy, sp.unscale};
+  const sq::Pair<T> y = sq::mul(sig, tiny ? xc * T(kTinyScale) : xc);
+  const T yu = tiny ? sp.unscale * T(1 / kTinyScale) : sp.unscale;
+  return {{big ? x : y.hi, big ? T(0) : y.lo},
+          big ? T(1) : yu,
+          {big ? T(1) : dy.hi, big ? T(0) : dy.lo},
+          big ? T(1) : sp.unscale};
 }
 
 // gelu_tanh for 16-bit storage: f = x sigma(w), f' = sigma(w) (1 + x w' sigma(-w)), each step
@@ -711,12 +717,14 @@ struct HardswishOp : ActBase {
   // far below 1), so f and f' are products rounded three times; by selects (NaN: inside).
   ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
     constexpr float kSixth = 1.0f / 6.0f;
-    float y = (x * (x + 3.0f)) * kSixth, dy = (2.0f * x + 3.0f) * kSixth;
+    float y = (x * (x + 3.0f)) * kSixth;
     y = x <= -3.0f ? 0.0f : y;
-    dy = x <= -3.0f ? 0.0f : dy;
     y = x >= 3.0f ? x : y;
-    dy = x >= 3.0f ? 1.0f : dy;
-    return {y, 1.0f, dy, 1.0f};
+    // f' left of -3 by a factor of 0 on a clamped (finite) x, + 0 for the sign of the zero: the
+    // backward loop with a third select here did not vectorise (GCC 12, f16 and bf16).
+    const float xc = x < -3.0f ? -3.0f : x;
+    const float dy = ((2.0f * xc + 3.0f) * kSixth) * (x <= -3.0f ? 0.0f : 1.0f) + 0.0f;
+    return {y, 1.0f, x >= 3.0f ? 1.0f : dy, 1.0f};
   }
 };
 
