@@ -1,8 +1,8 @@
 // The instruction sets the CPU engine is built for, and the entry point of each build.
 //
-// CMake compiles cpu_run_f32/f64/f16/bf16.cpp once per instruction set (baseline; AVX2 + FMA;
-// AVX-512), each time with that set's compiler flags and ACTGRAD_CPU_ISA_NS naming its namespace
-// (isa_baseline, isa_avx2, isa_avx512). The math then sees __FMA__ where it may use FMA
+// CMake compiles cpu_run_f32/f64/f16/bf16.cpp once per instruction set (baseline; AVX2 + FMA +
+// F16C; AVX-512), each time with that set's compiler flags and ACTGRAD_CPU_ISA_NS naming its
+// namespace (isa_baseline, isa_avx2, isa_avx512). The math then sees __FMA__ where it may use FMA
 // (squashing.hpp's kHardwareFma), and no symbol is shared between the builds. cpu_dispatch.cpp
 // picks one build at the first call.
 #pragma once
