@@ -115,58 +115,10 @@ struct BlockPtrs {
   S* out[3];
 };
 
-#if defined(__F16C__)
-// An f16 block where the CPU has F16C (the AVX2 and AVX-512 builds): the inputs converted to
-// float by vcvtph2ps, the op over the float copies, the outputs converted back by vcvtps2ph
-// (round to nearest even: the same bits as to_float and to_half, NaN stays a quiet NaN). GCC
-// vectorises the portable bit-level conversions of dtype.hpp only poorly, and float <-> _Float16
-// not at all (GCC 12); with them f16 took about twice bf16's time per element. Every input is
-// read before any output is written, so exact aliasing stays safe.
-template <class C, class E>
-ACTGRAD_ALWAYS_INLINE void cpu_block_f16c(const E& e, const BlockPtrs<half_t>& p) {
-  constexpr int kIn = E::kIn, kOut = E::kOut;
-  alignas(64) float a[kIn][kCpuBlock];
-  alignas(64) float r[kOut][kCpuBlock];
-  for (int k = 0; k < kIn; ++k)
-    for (int i = 0; i < kCpuBlock; i += 8)
-      _mm256_store_ps(a[k] + i, _mm256_cvtph_ps(_mm_loadu_si128(
-                                    reinterpret_cast<const __m128i*>(p.in[k] + i))));
-  const float* const a0 = a[0];
-  const float* const a1 = a[kIn > 1 ? 1 : 0];
-  const float* const a2 = a[kIn > 2 ? 2 : 0];
-  float* const r0 = r[0];
-  float* const r1 = r[kOut > 1 ? 1 : 0];
-  float* const r2 = r[kOut > 2 ? 2 : 0];
-  const E op = e; // a local copy, as in cpu_block
-  ACTGRAD_IVDEP
-  for (int i = 0; i < kCpuBlock; ++i) {
-    C x[kIn];
-    C y[kOut];
-    x[0] = C(a0[i]);
-    if constexpr (kIn > 1) x[1] = C(a1[i]);
-    if constexpr (kIn > 2) x[2] = C(a2[i]);
-    op(x, y);
-    r0[i] = float(y[0]);
-    if constexpr (kOut > 1) r1[i] = float(y[1]);
-    if constexpr (kOut > 2) r2[i] = float(y[2]);
-  }
-  for (int k = 0; k < kOut; ++k)
-    for (int i = 0; i < kCpuBlock; i += 8)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(p.out[k] + i),
-                       _mm256_cvtps_ph(_mm256_load_ps(r[k] + i), _MM_FROUND_TO_NEAREST_INT));
-}
-#endif
-
 // Applies element op E (compute type C) to kCpuBlock elements. Exact aliasing of an input and an
 // output is safe.
 template <class S, class C, class E>
 ACTGRAD_ALWAYS_INLINE void cpu_block(const E& e, const BlockPtrs<S>& p) {
-#if defined(__F16C__)
-  if constexpr (std::is_same_v<S, half_t>) {
-    cpu_block_f16c<C>(e, p);
-    return;
-  }
-#endif
   constexpr int kIn = E::kIn, kOut = E::kOut;
   static_assert(kIn <= 3 && kOut <= 3, "element ops have at most three streams each way");
   // Named, loop-invariant pointers (not an indexed array), so the vectoriser sees plain
@@ -197,6 +149,44 @@ ACTGRAD_ALWAYS_INLINE void cpu_block(const E& e, const BlockPtrs<S>& p) {
   }
 }
 
+#if defined(__F16C__)
+// An f16 block where the CPU has F16C (the AVX2 and AVX-512 builds): the inputs converted to
+// float by vcvtph2ps, cpu_block over the float copies, the outputs converted back by vcvtps2ph
+// (round to nearest even: the same bits as to_float and to_half, NaN stays a quiet NaN). GCC
+// vectorises the portable bit-level conversions of dtype.hpp only poorly, and float <-> _Float16
+// not at all (GCC 12); with them f16 took about twice bf16's time per element. Every input is
+// read before any output is written, so exact aliasing stays safe.
+template <class C, class E>
+ACTGRAD_ALWAYS_INLINE void cpu_block_f16c(const E& e, const BlockPtrs<half_t>& p) {
+  constexpr int kIn = E::kIn, kOut = E::kOut;
+  alignas(64) float a[kIn][kCpuBlock];
+  alignas(64) float r[kOut][kCpuBlock];
+  for (int k = 0; k < kIn; ++k)
+    for (int i = 0; i < kCpuBlock; i += 8)
+      _mm256_store_ps(a[k] + i, _mm256_cvtph_ps(_mm_loadu_si128(
+                                    reinterpret_cast<const __m128i*>(p.in[k] + i))));
+  const BlockPtrs<float> f{{a[0], a[kIn > 1 ? 1 : 0], a[kIn > 2 ? 2 : 0]},
+                           {r[0], r[kOut > 1 ? 1 : 0], r[kOut > 2 ? 2 : 0]}};
+  cpu_block<float, C>(e, f);
+  for (int k = 0; k < kOut; ++k)
+    for (int i = 0; i < kCpuBlock; i += 8)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p.out[k] + i),
+                       _mm256_cvtps_ph(_mm256_load_ps(r[k] + i), _MM_FROUND_TO_NEAREST_INT));
+}
+#endif
+
+// One block of storage S: f16 through F16C where the build has it, else cpu_block.
+template <class S, class C, class E>
+ACTGRAD_ALWAYS_INLINE void cpu_block_of(const E& e, const BlockPtrs<S>& p) {
+#if defined(__F16C__)
+  if constexpr (std::is_same_v<S, half_t>) {
+    cpu_block_f16c<C>(e, p);
+    return;
+  }
+#endif
+  cpu_block<S, C>(e, p);
+}
+
 // Applies element op E to elements [begin, end). Full blocks read the caller's inputs directly;
 // the last partial block is copied into a padded local block first. Outputs go directly to the
 // caller's memory, or through a local block and streaming stores when `streaming`.
@@ -221,7 +211,7 @@ void cpu_chunk(const E& e, const S* const* in, S* const* out, std::int64_t begin
       }
       p.out[k] = full && !streaming ? out[ko] + b : tout[ko];
     }
-    cpu_block<S, C>(e, p);
+    cpu_block_of<S, C>(e, p);
     if (full && !streaming) continue;
     for (int k = 0; k < kOut; ++k) {
       if (streaming)

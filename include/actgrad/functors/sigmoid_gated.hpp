@@ -104,6 +104,17 @@ ACTGRAD_HOST_DEVICE Parts<T> swish_parts(T x, sq::Pair<T> beta) {
           run ? s.unscale : T(1)};
 }
 
+// x sigma(z) and sigma(z) (1 + c sigma(-z)) for 16-bit storage, both times 1/un (un = 2^-64 for
+// z < -45): the narrow swish family (c = z) and gelu_tanh (c = x w').
+ACTGRAD_HOST_DEVICE Narrow<float> x_sigma_narrow(float x, float z, float c) {
+  const sq::SigmoidNarrow s = sq::sigmoid_narrow(z);
+  const bool pos = z >= 0.0f;
+  const float sig = pos ? s.big : s.small;        // sigma(z) / un (z < 0)
+  const float neg = pos ? s.small * s.un : s.big; // sigma(-z)
+  const float un = pos ? 1.0f : s.un;
+  return {x * sig, un, sig * math::fl::madd(c, neg, 1.0f), un};
+}
+
 // The swish family for 16-bit storage (see squashing.hpp's narrow kernels): f = x sigma(z),
 // f' = sigma(z) (1 + z sigma(-z)), z = beta x rounded once, sigma from sigmoid_narrow. The
 // bracket crosses 0 at f''s zero (z = -1.2785), where its error is absolute: about 2 ulps of
@@ -120,13 +131,9 @@ ACTGRAD_HOST_DEVICE Narrow<float> swish_narrow(float x, float beta) {
   sat_dy = z0 > 0.0f ? 1.0f : sat_dy;
   const float xr = run ? x : 0.0f;
   const float z = beta * xr;
-  const sq::SigmoidNarrow s = sq::sigmoid_narrow(z);
-  const bool pos = z >= 0.0f;
-  const float sig = pos ? s.big : s.small;        // sigma(z) / un (z < 0)
-  const float neg = pos ? s.small * s.un : s.big; // sigma(-z)
-  const float un = pos ? 1.0f : s.un;
-  const float dy = sig * math::fl::madd(z, neg, 1.0f);
-  return {run ? xr * sig : sat_y, run ? un : 1.0f, run ? dy : sat_dy, run ? un : 1.0f};
+  const Narrow<float> g = x_sigma_narrow(xr, z, z);
+  return {run ? g.y : sat_y, run ? g.y_unscale : 1.0f, run ? g.dy : sat_dy,
+          run ? g.dy_unscale : 1.0f};
 }
 
 // ---- gelu (erf): f = x Phi(x), f' = Phi(x) + x phi(x), phi(x) = exp(-x^2/2)/sqrt(2 pi) ----------
@@ -352,13 +359,9 @@ ACTGRAD_HOST_DEVICE Narrow<float> gelu_tanh_narrow(float x) {
   const float a = float(kSqrt8OverPiHi), b = float(kGeluTanhCubicHi);
   const float w = xc * math::fl::madd(b, s, a);
   const float xdw = xc * math::fl::madd(3.0f * b, s, a); // x w'
-  const sq::SigmoidNarrow sn = sq::sigmoid_narrow(w);
-  const bool pos = w >= 0.0f;
-  const float sig = pos ? sn.big : sn.small;          // sigma(w) / un (w < 0)
-  const float negs = pos ? sn.small * sn.un : sn.big; // sigma(-w)
-  const float un = pos ? 1.0f : sn.un;
+  const Narrow<float> g = x_sigma_narrow(xc, w, xdw);
   const bool big = x > kGeluTanhNarrowClamp;
-  return {big ? x : xc * sig, un, big ? 1.0f : sig * math::fl::madd(xdw, negs, 1.0f), un};
+  return {big ? x : g.y, g.y_unscale, big ? 1.0f : g.dy, g.dy_unscale};
 }
 
 // ---- mish: f = x tanh(softplus(x)) ------------------------------------------------------------
