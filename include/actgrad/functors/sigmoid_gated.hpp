@@ -324,7 +324,9 @@ ACTGRAD_HOST_DEVICE Narrow<float> gelu_narrow(float x) {
 // sigma(-|w|) < e^-1900 underflows in double: f and f' have reached their limits.
 constexpr double kGeluTanhClamp = 30;
 
-template <class T>
+// kRoundedDy: the unary ops' fused f' in float from rounded factors, as swish_parts' (gated
+// units keep the double-word f' for their product with b).
+template <class T, bool kRoundedDy = false>
 ACTGRAD_HOST_DEVICE Parts<T> gelu_tanh_parts(T x) {
   // Beyond the clamp f = x and f' = 1, selected at the end (no early return: a gated unit's loop
   // over it would not vectorise).
@@ -333,13 +335,29 @@ ACTGRAD_HOST_DEVICE Parts<T> gelu_tanh_parts(T x) {
   const sq::Pair<T> a = split<T>(kSqrt8OverPiHi, kSqrt8OverPiLo);
   const sq::Pair<T> b = split<T>(kGeluTanhCubicHi, kGeluTanhCubicLo);
   const sq::Pair<T> s = sq::two_prod(xc, xc);
-  const sq::Pair<T> w = sq::mul(sq::add(a, sq::mul(b, s)), xc);
+  // w = (A + B x^2) x and x w' = x (A + 3 B x^2) = w + 2 B x^2 x: all terms have x's sign, so
+  // the sum does not cancel. In the left tail f' ~ sigma(w) x w', so x w' is a double-word too.
+  const sq::Pair<T> bs = sq::mul(b, s);
+  const sq::Pair<T> w = sq::mul(sq::add(a, bs), xc);
+  const sq::Pair<T> xdw = sq::add(w, sq::mul(sq::Pair<T>{T(2) * bs.hi, T(2) * bs.lo}, xc));
   const sq::SigmoidParts<T> sp = sq::sigmoid_parts(w.hi);
+  const T neg = sq::value(sp.neg);
   sq::Pair<T> sig = sp.pos;
-  sig.lo += sp.pos.hi * (w.lo * sq::value(sp.neg));
-  // x w' = x (A + 3 B x^2): in the left tail f' ~ sigma(w) x w', so it is a double-word too.
-  const sq::Pair<T> xdw = sq::mul(sq::add(a, sq::mul(sq::mul(b, T(3)), s)), xc);
-  const sq::Pair<T> dy = sq::add(sig, sq::mul(sq::mul(sig, sp.neg), xdw));
+  sig.lo += sp.pos.hi * (w.lo * neg);
+  sq::Pair<T> dy;
+  if constexpr (kRoundedDy && sizeof(T) == sizeof(float)) {
+    // Float: f' = sigma(w) B, B = 1 + x w' sigma(-w), with sigma(w) rounded and B a
+    // double-word: beyond f''s zero B passes -1 (x near -1.2, where the terms cancel by about 2
+    // and a rounded B cost 5 ulps of f'). sigma(-w) is corrected for w's low part as sigma(w) is.
+    const T neg_lo = sp.neg.lo - (sp.pos.hi * sp.unscale) * (sp.neg.hi * w.lo);
+    const sq::Pair<T> p = sq::two_prod(xdw.hi, sp.neg.hi);
+    const sq::Pair<T> b1 = sq::two_sum(T(1), p.hi);
+    const T sv = sq::value(sig);
+    const T b_lo = b1.lo + (p.lo + (xdw.hi * neg_lo + xdw.lo * sp.neg.hi));
+    dy = {sq::mul_add(sv, b1.hi, sv * b_lo), T(0)};
+  } else {
+    dy = sq::add(sig, sq::mul(sq::mul(sig, sp.neg), xdw));
+  }
   const bool tiny = math::fabs(xc) < T(kTinyInput);
   const sq::Pair<T> y = sq::mul(sig, tiny ? xc * T(kTinyScale) : xc);
   const T yu = tiny ? sp.unscale * T(1 / kTinyScale) : sp.unscale;
@@ -544,7 +562,7 @@ struct GeluTanhOp : ActBase {
   }
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
-    return detail::sigmoid_gated::round_parts(parts(x));
+    return detail::sigmoid_gated::round_parts(detail::sigmoid_gated::gelu_tanh_parts<T, true>(x));
   }
   ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
     return detail::sigmoid_gated::gelu_tanh_narrow(x);

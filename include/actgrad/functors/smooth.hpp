@@ -283,7 +283,8 @@ struct SoftplusOp : ActBase {
 // rounding of S where they cross a binade. For x < 0 the sum x + S cancels, so f = (b/4) / H with
 // H = (S - x) / 2 and f' = f / S, each division corrected by its exact FMA remainder. Halves are
 // added before they can overflow (x = FLT_MAX gives FLT_MAX), and where x^2 could overflow
-// (|x| > 2^63 in f32), S = |x| + b / (2|x|), exact to (b/x^2)^2 / 8 < 2^-130.
+// (|x| > 2^63 in f32), S = |x| + b / (2|x|), exact to (b/x^2)^2 / 8 < 2^-130. Float computes
+// the same with two divisions and selects (fused_f32).
 // From y: 4y^2 / (4y^2 + b), evaluated as y / (y + (b/4) / y) without overflow.
 // Barron 2021, "Squareplus: A Softplus-Like Algebraic Rectifier",
 // https://arxiv.org/abs/2112.11687; JAX jax.nn.squareplus. Measured max error: see
@@ -310,6 +311,7 @@ struct SquareplusOp : ActBase {
   }
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
+    if constexpr (sizeof(T) == sizeof(float)) return fused_f32(x);
     using detail::smooth::fma;
     using detail::smooth::two_sum;
     const T ax = math::fabs(x);
@@ -338,6 +340,46 @@ struct SquareplusOp : ActBase {
     const T yc = (fma(-y0, h.hi, quarter_b) - y0 * hl) / h.hi; // f = y0 + yc
     const T d0 = y0 / s;
     return {y0 + yc, d0 + (fma(-d0, s, y0) + yc - d0 * sl) / s}; // f' = (y0 + yc) / S
+  }
+  // Float: the same double-word S and corrected quotients with two divisions, 1/s and 1/h, and
+  // selects instead of branches. Every other quotient is a product by one of them, corrected by
+  // its remainder (exact by FMA), which leaves the same error as a correctly rounded first
+  // quotient would: about u^2. The remainder of S's square root is scaled by 1/(2s) the same way.
+  ACTGRAD_HOST_DEVICE Fused<float> fused_f32(float x) const {
+    using detail::smooth::fma;
+    using detail::smooth::two_sum;
+    const float bb = b, hb = half_b, qb = quarter_b; // loaded before the selects
+    const float ax = math::fabs(x);
+    const bool huge = ax > float(kScaleAbove); // also +-inf
+    const float xs = huge ? 0.0f : x;          // x^2 finite
+    const float p = xs * xs;
+    const float pl = fma(xs, xs, -p);                     // x^2 = p + pl exactly
+    const detail::smooth::Pair<float> t = two_sum(p, bb); // p + b = t.hi + t.lo exactly
+    const float s = huge ? ax : math::sqrt(t.hi);
+    const float rs = 1.0f / s; // 0 for x = +-inf
+    // S = s + sl: a Newton step on the exact remainder, or b / (2|x|) beyond kScaleAbove.
+    const float sl = huge ? hb * rs : (fma(-s, s, t.hi) + (t.lo + pl)) * (0.5f * rs);
+    // x >= 0: f = x/2 + S/2, f' = 1/2 + (x/S)/2 with x/S = r + rl.
+    const detail::smooth::Pair<float> u = two_sum(0.5f * x, 0.5f * s);
+    const float r = x * rs;
+    const float rl = (fma(-r, s, x) - r * sl) * rs;
+    const float yp = u.hi + (u.lo + 0.5f * sl), dp = 0.5f + 0.5f * (r + rl);
+    // x < 0 (NaN too): f = (b/4) / H, H = h.hi + hl = S/2 + |x|/2, and f' = f / S.
+    const detail::smooth::Pair<float> h = two_sum(0.5f * s, 0.5f * ax);
+    const float hl = h.lo + 0.5f * sl;
+    const float rh = 1.0f / h.hi;
+    const float y0 = qb * rh;
+    const float yc = (fma(-y0, h.hi, qb) - y0 * hl) * rh; // f = y0 + yc
+    const float d0 = y0 * rs;
+    const float dn = d0 + (fma(-d0, s, y0) + yc - d0 * sl) * rs;
+    const bool pos = x >= 0.0f;
+    float y = pos ? yp : y0 + yc, dy = pos ? dp : dn;
+    // +-inf: the sums above hold inf - inf.
+    y = x == math::inf<float>() ? x : y;
+    dy = x == math::inf<float>() ? 1.0f : dy;
+    y = x == -math::inf<float>() ? 0.0f : y;
+    dy = x == -math::inf<float>() ? 0.0f : dy;
+    return {y, dy};
   }
   // 16-bit storage: S = sqrt(x^2 + b) rounded once (|x| beyond kScaleAbove: S = |x|), f = H =
   // S/2 + |x|/2 for x >= 0 and (b/4) / H for x < 0 (no cancellation), f' = 1/2 + x/(2S) or f / S.

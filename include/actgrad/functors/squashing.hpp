@@ -401,6 +401,47 @@ ACTGRAD_HOST_DEVICE Fused<float> tanh_f32(float x) {
   return {math::copysign(t, x), (q * w) * un};
 }
 
+// x - tanh(x) and tanh(x)^2 in float, for tanhshrink's fused op, without branches; a = |x|:
+// - a < kTanhshrinkNear: f = a^3 (1/3 + s P(s)), s = a^2, where 1/3 + s P is (a - tanh a)/a^3:
+//   P of degree 6 fitted in float (scripts/fit-tanhshrink; 1/3 + s P within 2^-25.4 relative
+//   in float evaluation), a^3 and 1/3 + s P double-words, so f is rounded once; tanh(a) = a - f;
+// - beyond: f = (a - 1) + q with q = 2e / (1 + e), e = exp(-2a) (2a capped at 80, where q has
+//   left f), a - 1 by TwoSum and q a double-word (exp_core's 2^-25.9 and one correction step):
+//   the sum cancels by at most 1.6 at a = 0.9; tanh(a) = 1 - q.
+// f' = tanh(a)^2 from tanh rounded once. f(+-inf) = +-inf, f'(+-inf) = 1; NaN gives NaN.
+constexpr float kTanhshrinkNear = 0.9f;
+ACTGRAD_HOST_DEVICE Fused<float> tanhshrink_f32(float x) {
+  const float a = math::fabs(x);
+  // Near: 1/3 = kThirdHi + kThirdLo.
+  constexpr float kThirdHi = 0x1.555556p-2f, kThirdLo = -0x1.555556p-27f;
+  const Pair<float> s = two_prod(a, a);
+  Pair<float> a3 = two_prod(a, s.hi);
+  a3.lo += a * s.lo;
+  const float p =
+      s.hi * math::fl::poly(s.hi, -0x1.11110ap-3f, 0x1.ba1848p-5f, -0x1.660846p-6f, 0x1.1f913cp-7f,
+                            -0x1.b61ef2p-9f, 0x1.10ce3ap-10f, -0x1.7ebb08p-13f);
+  Pair<float> c = fast_two_sum(kThirdHi, p);
+  c.lo += kThirdLo;
+  const float fn = value(mul(a3, c));
+  const float tn = (a - fn);
+  // Far.
+  const float b = 2.0f * a > 80.0f ? 80.0f : 2.0f * a; // NaN stays NaN
+  const math::fl::ExpCore ec = math::fl::exp_core(-b); // k in [-116, 0]
+  const float m = ec.hi + ec.lo;                       // |lo| < 0.06 < hi: FastTwoSum
+  const float ml = ec.lo - (m - ec.hi);
+  const float p2 = math::fl::pow2i(ec.k);
+  const float eh = m * p2, el = ml * p2;
+  Pair<float> d = fast_two_sum(1.0f, eh); // 1 + e, in [1, 1.17]
+  d.lo += el;
+  const Pair<float> q = div(Pair<float>{2.0f * eh, 2.0f * el}, divisor(d));
+  const float ff = value(add(two_sum(a, -1.0f), q));
+  const float tf = (1.0f - q.hi) - q.lo;
+  const bool near = a < kTanhshrinkNear;
+  const float f = near ? fn : ff;
+  const float t = near ? tn : tf;
+  return {math::copysign(a == math::inf<float>() ? a : f, x), t * t};
+}
+
 // ---- Narrow (16-bit storage) kernels ---------------------------------------------------------
 // f16 and bf16 keep 11 and 8 bits, so these are the float formulas above without the
 // double-word corrections: each quotient and product rounded once, a few ulps of float, which
@@ -686,7 +727,8 @@ struct SoftsignOp : ActBase {
 // |x| < 1.5: f = x^3 / (x^2 + D) from Lambert's continued fraction for tanh (all terms positive,
 // so no cancellation where x and tanh(x) agree to many digits). Beyond: f = (|x| - 1) +
 // 2 sigmoid(-2|x|), a sum of non-negative terms with |x| - 1 exact up to |x| = 2. f' = t^2 from
-// the same double-word tanh. f(+-inf) = +-inf, f'(+-inf) = 1. Not offered from y (f' as a
+// the same double-word tanh. That is the f64 path; float runs tanhshrink_f32 above (a polynomial
+// below |x| = 0.9, one division). f(+-inf) = +-inf, f'(+-inf) = 1. Not offered from y (f' as a
 // function of y needs tanh^{-1} of y, which is ill-conditioned). PyTorch
 // torch.nn.functional.tanhshrink. Measured max error: see docs/accuracy.md.
 template <class T>
@@ -704,6 +746,7 @@ struct TanhshrinkOp : ActBase {
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
     namespace sq = detail::squashing;
+    if constexpr (sizeof(T) == sizeof(float)) return sq::tanhshrink_f32(x);
     const T a = math::fabs(x);
     sq::Pair<T> f, t;
     if (a < T(sq::kTanhCfMax)) {
