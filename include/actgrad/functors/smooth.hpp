@@ -311,35 +311,38 @@ struct SquareplusOp : ActBase {
   }
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
-    if constexpr (sizeof(T) == sizeof(float)) return fused_f32(x);
-    using detail::smooth::fma;
-    using detail::smooth::two_sum;
-    const T ax = math::fabs(x);
-    if (ax == math::inf<T>()) return x > T(0) ? Fused<T>{x, T(1)} : Fused<T>{T(0), T(0)};
-    T s, sl; // S = s + sl
-    if (ax > kScaleAbove) {
-      s = ax;
-      sl = half_b / ax;
+    if constexpr (sizeof(T) == sizeof(float)) {
+      return fused_f32(x);
     } else {
-      const T p = x * x;
-      const T pl = fma(x, x, -p);                      // x^2 = p + pl exactly
-      const detail::smooth::Pair<T> t = two_sum(p, b); // p + b = t.hi + t.lo exactly
-      s = math::sqrt(t.hi);
-      sl = (fma(-s, s, t.hi) + (t.lo + pl)) / (T(2) * s); // Newton step on the exact remainder
+      using detail::smooth::fma;
+      using detail::smooth::two_sum;
+      const T ax = math::fabs(x);
+      if (ax == math::inf<T>()) return x > T(0) ? Fused<T>{x, T(1)} : Fused<T>{T(0), T(0)};
+      T s, sl; // S = s + sl
+      if (ax > kScaleAbove) {
+        s = ax;
+        sl = half_b / ax;
+      } else {
+        const T p = x * x;
+        const T pl = fma(x, x, -p);                      // x^2 = p + pl exactly
+        const detail::smooth::Pair<T> t = two_sum(p, b); // p + b = t.hi + t.lo exactly
+        s = math::sqrt(t.hi);
+        sl = (fma(-s, s, t.hi) + (t.lo + pl)) / (T(2) * s); // Newton step on the exact remainder
+      }
+      if (x >= T(0)) {
+        const detail::smooth::Pair<T> u = two_sum(T(0.5) * x, T(0.5) * s);
+        const T r = x / s;
+        const T rl = (fma(-r, s, x) - r * sl) / s; // x / S = r + rl
+        return {u.hi + (u.lo + T(0.5) * sl), T(0.5) + T(0.5) * (r + rl)};
+      }
+      // x < 0 (NaN also lands here and propagates).
+      const detail::smooth::Pair<T> h = two_sum(T(0.5) * s, T(0.5) * ax);
+      const T hl = h.lo + T(0.5) * sl; // H = h.hi + hl
+      const T y0 = quarter_b / h.hi;
+      const T yc = (fma(-y0, h.hi, quarter_b) - y0 * hl) / h.hi; // f = y0 + yc
+      const T d0 = y0 / s;
+      return {y0 + yc, d0 + (fma(-d0, s, y0) + yc - d0 * sl) / s}; // f' = (y0 + yc) / S
     }
-    if (x >= T(0)) {
-      const detail::smooth::Pair<T> u = two_sum(T(0.5) * x, T(0.5) * s);
-      const T r = x / s;
-      const T rl = (fma(-r, s, x) - r * sl) / s; // x / S = r + rl
-      return {u.hi + (u.lo + T(0.5) * sl), T(0.5) + T(0.5) * (r + rl)};
-    }
-    // x < 0 (NaN also lands here and propagates).
-    const detail::smooth::Pair<T> h = two_sum(T(0.5) * s, T(0.5) * ax);
-    const T hl = h.lo + T(0.5) * sl; // H = h.hi + hl
-    const T y0 = quarter_b / h.hi;
-    const T yc = (fma(-y0, h.hi, quarter_b) - y0 * hl) / h.hi; // f = y0 + yc
-    const T d0 = y0 / s;
-    return {y0 + yc, d0 + (fma(-d0, s, y0) + yc - d0 * sl) / s}; // f' = (y0 + yc) / S
   }
   // Float: the same double-word S and corrected quotients with two divisions, 1/s and 1/h, and
   // selects instead of branches. Every other quotient is a product by one of them, corrected by

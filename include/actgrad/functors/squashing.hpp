@@ -326,11 +326,12 @@ ACTGRAD_HOST_DEVICE Fused<float> sigmoid_f32(float z) {
 // D = 3 + a^2/(5 + a^2/(7 + ...)), the cancellation-free identity
 //   a - tanh(a) = a^3 / (a^2 + D).
 // Every term is positive, so evaluating from the tail loses nothing. kTanhCfMax is the largest
-// a it is used for; the depth is the smallest that keeps the truncation below 2^-62 (f64) or
-// 2^-30 (f32) relative at a = kTanhCfMax (checked with mpmath; the error grows with a).
+// a it is used for; the depth is the smallest that keeps the truncation below 2^-62 relative at
+// a = kTanhCfMax (checked with mpmath; the error grows with a). The f64 path's: float's tanh and
+// tanhshrink kernels (tanh_f32, tanhshrink_f32) do without it.
 constexpr double kTanhCfMax = 1.5;
 template <class T>
-constexpr int kTanhCfDepth = sizeof(T) == sizeof(float) ? 6 : 11;
+constexpr int kTanhCfDepth = 11;
 // a - tanh(a) as hi + lo for 0 <= a <= kTanhCfMax.
 template <class T>
 ACTGRAD_HOST_DEVICE Pair<T> tanhshrink_cf(T a) {
@@ -353,13 +354,7 @@ struct TanhParts {
 };
 template <class T>
 ACTGRAD_HOST_DEVICE TanhParts<T> tanh_exp(T a) {
-  // Float: exp_neg's exp_core path (no second clamp and split); double: libm.
-  T e;
-  if constexpr (sizeof(T) == sizeof(float)) {
-    e = exp_neg(T(2) * a, math::inf<T>()).plain;
-  } else {
-    e = exp_k(T(-2) * a);
-  }
+  const T e = exp_k(T(-2) * a); // the f64 path's (float runs tanh_f32 and tanhshrink_f32)
   const Divisor<T> den = divisor(fast_two_sum(T(1), e)); // in [1, 1.5]
   const Pair<T> om = div(T(2) * e, den);
   return {div(fast_two_sum(T(1), -e), den), om};
@@ -558,21 +553,24 @@ struct TanhOp : ActBase {
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
     namespace sq = detail::squashing;
-    if constexpr (sizeof(T) == sizeof(float)) return sq::tanh_f32(x);
-    const T a = math::fabs(x);
-    if (a < T(sq::kTanhExpMin)) {
-      const sq::Pair<T> ts = sq::tanhshrink_cf(a);
-      sq::Pair<T> t = sq::fast_two_sum(a, -ts.hi);
-      t.lo -= ts.lo;
-      const sq::Pair<T> t2 = sq::mul(t, t);
-      return {math::copysign(sq::value(t), x), (T(1) - t2.hi) - t2.lo};
+    if constexpr (sizeof(T) == sizeof(float)) {
+      return sq::tanh_f32(x);
+    } else {
+      const T a = math::fabs(x);
+      if (a < T(sq::kTanhExpMin)) {
+        const sq::Pair<T> ts = sq::tanhshrink_cf(a);
+        sq::Pair<T> t = sq::fast_two_sum(a, -ts.hi);
+        t.lo -= ts.lo;
+        const sq::Pair<T> t2 = sq::mul(t, t);
+        return {math::copysign(sq::value(t), x), (T(1) - t2.hi) - t2.lo};
+      }
+      const sq::TanhParts<T> p = sq::tanh_exp(a); // NaN lands here and propagates
+      // 1 + t = 2 - (1 - t)
+      const sq::Pair<T> one_plus = sq::fast_two_sum(T(2), -p.one_minus.hi);
+      const T dy =
+          sq::value(sq::mul(p.one_minus, sq::Pair<T>{one_plus.hi, one_plus.lo - p.one_minus.lo}));
+      return {math::copysign(sq::value(p.t), x), dy};
     }
-    const sq::TanhParts<T> p = sq::tanh_exp(a); // NaN lands here and propagates
-    // 1 + t = 2 - (1 - t)
-    const sq::Pair<T> one_plus = sq::fast_two_sum(T(2), -p.one_minus.hi);
-    const T dy =
-        sq::value(sq::mul(p.one_minus, sq::Pair<T>{one_plus.hi, one_plus.lo - p.one_minus.lo}));
-    return {math::copysign(sq::value(p.t), x), dy};
   }
   ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
     return detail::squashing::tanh_narrow(x);
@@ -746,21 +744,24 @@ struct TanhshrinkOp : ActBase {
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
     namespace sq = detail::squashing;
-    if constexpr (sizeof(T) == sizeof(float)) return sq::tanhshrink_f32(x);
-    const T a = math::fabs(x);
-    sq::Pair<T> f, t;
-    if (a < T(sq::kTanhCfMax)) {
-      f = sq::tanhshrink_cf(a);
-      t = sq::fast_two_sum(a, -f.hi);
-      t.lo -= f.lo;
-    } else if (a == math::inf<T>()) {
-      return {x, T(1)};
+    if constexpr (sizeof(T) == sizeof(float)) {
+      return sq::tanhshrink_f32(x);
     } else {
-      const sq::TanhParts<T> p = sq::tanh_exp(a); // NaN lands here and propagates
-      f = sq::add(sq::two_sum(a, T(-1)), p.one_minus);
-      t = p.t;
+      const T a = math::fabs(x);
+      sq::Pair<T> f, t;
+      if (a < T(sq::kTanhCfMax)) {
+        f = sq::tanhshrink_cf(a);
+        t = sq::fast_two_sum(a, -f.hi);
+        t.lo -= f.lo;
+      } else if (a == math::inf<T>()) {
+        return {x, T(1)};
+      } else {
+        const sq::TanhParts<T> p = sq::tanh_exp(a); // NaN lands here and propagates
+        f = sq::add(sq::two_sum(a, T(-1)), p.one_minus);
+        t = p.t;
+      }
+      return {math::copysign(sq::value(f), x), sq::value(sq::mul(t, t))};
     }
-    return {math::copysign(sq::value(f), x), sq::value(sq::mul(t, t))};
   }
   // 16-bit storage, one formula with a selected term: with a = |x|, q = 2e / (1 + e) and
   // e = exp(-2a), f = (a - 1) + q and tanh(a) = 1 - q for a >= 1/2 (the sum cancels by at most
