@@ -202,6 +202,24 @@ ACTGRAD_HOST_DEVICE float expm1(float x) {
   return 2.0f * (b + (err + s * c.lo));
 }
 
+// e^x - 1 and e^x from one exp_core, for x <= 0 (or NaN; x > 0 is read as 0): the same values,
+// bit for bit, as expm1(x) and exp(x) above, for the ELU family's f and f' at the cost of one
+// range reduction. Below -30 e^x - 1 rounds to -1 whatever 2^k is, so k is capped at -60 there
+// (2^(k-1) stays normal); e^x keeps exp's two-factor scaling down to -104.
+struct Expm1Exp {
+  float em1, e;
+};
+ACTGRAD_HOST_DEVICE Expm1Exp expm1_exp(float x) {
+  const ExpCore c = exp_core(clamp_keep_nan(x, -104.0f, 0.0f));
+  const float s = pow2i((c.k < -60 ? -60 : c.k) - 1);
+  const float a = s * c.hi;
+  const float b = a - 0.5f;
+  const float bb = b - a;
+  const float err = (a - (b - bb)) + (-0.5f - bb);
+  const std::int32_t k1 = c.k / 2, k2 = c.k - k1;
+  return {2.0f * (b + (err + s * c.lo)), ((c.hi + c.lo) * pow2i(k1)) * pow2i(k2)};
+}
+
 // R(s) = 2 atanh(s)/s - 2 as a polynomial in z = s^2 for |s| <= 0.1716 (m in [sqrt(1/2),
 // sqrt2)), relative error 3e-8 (fit in float): log(m) = 2s + s R with s = (m - 1)/(m + 1).
 ACTGRAD_HOST_DEVICE float log_r(float z) {

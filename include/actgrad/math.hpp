@@ -23,6 +23,16 @@ ACTGRAD_MATH_OWN_FLOAT(expm1)
 ACTGRAD_MATH_OWN_FLOAT(log)
 ACTGRAD_MATH_OWN_FLOAT(log1p)
 #undef ACTGRAD_MATH_OWN_FLOAT
+// e^x - 1 and e^x for x <= 0: float from one range reduction (fl::expm1_exp), double libm's.
+template <class T>
+struct Expm1Exp {
+  T em1, e;
+};
+ACTGRAD_HOST_DEVICE Expm1Exp<float> expm1_exp(float x) {
+  const fl::Expm1Exp r = fl::expm1_exp(x);
+  return {r.em1, r.e};
+}
+ACTGRAD_HOST_DEVICE Expm1Exp<double> expm1_exp(double x) { return {::expm1(x), ::exp(x)}; }
 ACTGRAD_MATH_UNARY(tanh, tanhf, tanh)
 ACTGRAD_MATH_UNARY(erf, erff, erf)
 ACTGRAD_MATH_UNARY(erfc, erfcf, erfc)

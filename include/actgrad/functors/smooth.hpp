@@ -173,8 +173,8 @@ struct CeluOp : ActBase {
     const T u = x / alpha; // <= 0 or NaN
     // Exact remainder, or 0 where u is -inf (x = -inf or overflow) or NaN.
     const T rho = u > -math::inf<T>() ? detail::smooth::fma(-u, alpha, x) : T(0);
-    const T e = math::exp(u);
-    return {alpha * math::expm1(u) + e * rho, e + e * (rho / alpha)};
+    const math::Expm1Exp<T> m = math::expm1_exp(u);
+    return {alpha * m.em1 + m.e * rho, m.e + m.e * (rho / alpha)};
   }
   // x / alpha rounded once: exp amplifies that by |x / alpha|, 2^-17 relative at x / alpha =
   // -104, where exp has underflowed in float.
