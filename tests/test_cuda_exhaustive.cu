@@ -1,6 +1,7 @@
 // Exhaustive GPU checks: every f16 and bf16 input for every activation against the f64 CPU
 // reference, and all 2^32 f32 inputs for relu, sigmoid, tanh, gelu, gelu_tanh and silu against
-// the f64 GPU path (issue 3). Each test skips with the reason when no GPU is usable.
+// the f64 GPU path (issue 3), and math::fl::recip against CUDA's correctly rounded reciprocal.
+// Each test skips with the reason when no GPU is usable.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -229,5 +230,55 @@ TEST_F(CudaExhaustive, AllF32Tanh) { all_f32_inputs("tanh"); }
 TEST_F(CudaExhaustive, AllF32Gelu) { all_f32_inputs("gelu"); }
 TEST_F(CudaExhaustive, AllF32GeluTanh) { all_f32_inputs("gelu_tanh"); }
 TEST_F(CudaExhaustive, AllF32Silu) { all_f32_inputs("silu"); }
+
+// ---------------------------------------------------------------------------------------------
+// math::fl::recip on the GPU (MUFU.RCP and one Newton step, without CUDA's range check) against
+// CUDA's correctly rounded reciprocal __frcp_rn, over every float b with |b| in [2^-126, 2^126)
+// (recip's documented range; the CPU divides there): the same bits, so the CPU's tests of the
+// kernels that use it hold for the GPU's quotients too.
+
+__global__ void recip_mismatches(std::uint64_t total, unsigned long long* bad,
+                                 unsigned int* first) {
+  for (std::uint64_t i = blockIdx.x * std::uint64_t(blockDim.x) + threadIdx.x; i < total;
+       i += std::uint64_t(blockDim.x) * gridDim.x) {
+    const std::uint32_t bits = std::uint32_t(i);
+    const std::uint32_t biased = (bits >> 23) & 0xFFu;
+    if (biased < 1 || biased > 252) continue; // outside [2^-126, 2^126)
+    float b;
+    memcpy(&b, &bits, 4);
+    const float got = actgrad::math::fl::recip(b), want = __frcp_rn(b);
+    std::uint32_t gb, wb;
+    memcpy(&gb, &got, 4);
+    memcpy(&wb, &want, 4);
+    if (gb != wb) {
+      atomicAdd(bad, 1ull);
+      atomicMin(first, bits);
+    }
+  }
+}
+
+TEST_F(CudaExhaustive, RecipIsCorrectlyRoundedInItsRange) {
+  const char* quick = std::getenv("ACTGRAD_QUICK");
+  const std::uint64_t total =
+      quick && *quick == '1' ? (std::uint64_t(1) << 28) : (std::uint64_t(1) << 32);
+  unsigned long long* bad = nullptr;
+  unsigned int* first = nullptr;
+  check(cudaMalloc(&bad, sizeof *bad));
+  check(cudaMalloc(&first, sizeof *first));
+  const unsigned long long zero = 0;
+  const unsigned int none = 0xFFFFFFFFu;
+  check(cudaMemcpy(bad, &zero, sizeof zero, cudaMemcpyHostToDevice));
+  check(cudaMemcpy(first, &none, sizeof none, cudaMemcpyHostToDevice));
+  recip_mismatches<<<4096, 256>>>(total, bad, first);
+  check(cudaGetLastError());
+  unsigned long long n_bad = 0;
+  unsigned int first_bits = 0;
+  check(cudaMemcpy(&n_bad, bad, sizeof n_bad, cudaMemcpyDeviceToHost));
+  check(cudaMemcpy(&first_bits, first, sizeof first_bits, cudaMemcpyDeviceToHost));
+  cudaFree(bad);
+  cudaFree(first);
+  EXPECT_EQ(n_bad, 0u) << n_bad << " floats whose recip differs from __frcp_rn; first at bits 0x"
+                       << std::hex << first_bits;
+}
 
 } // namespace

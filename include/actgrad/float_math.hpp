@@ -110,6 +110,24 @@ ACTGRAD_HOST_DEVICE float poly(float x, float c0, C... c) {
 }
 #endif
 
+// 1/b correctly rounded, for |b| in [2^-126, 2^126) and NaN (NaN). The CPU divides. The GPU
+// runs the fast path of CUDA's own correctly rounded 1.0f / b, MUFU.RCP and one Newton step
+// (e = 1 - b r, r + r e: the instructions nvcc emits for 1.0f / b, read from its SASS), without
+// the range check and the slow-path call around it: 3 instructions instead of 14 on the main
+// loop's straight-line path (docs/sass-budget.md). In that range both give the same bits, so the
+// CPU's tests cover the GPU's quotients (tests/test_cuda_exhaustive.cu checks the GPU side over
+// every float). Outside it (0, subnormal, |b| >= 2^126, infinite) the GPU's result is NaN or
+// flushed where the CPU's is IEEE: callers pass such b only in lanes whose result they discard.
+ACTGRAD_HOST_DEVICE float recip(float b) {
+#if defined(__CUDA_ARCH__)
+  float r;
+  asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(b));
+  return ::fmaf(r, ::fmaf(-b, r, 1.0f), r);
+#else
+  return 1.0f / b;
+#endif
+}
+
 constexpr float kInf = std::numeric_limits<float>::infinity();
 // ln 2 = kLn2A + kLn2B + kLn2C; A and B have at most 16 significant bits.
 constexpr float kLn2A = 0x1.62e4p-1f;

@@ -33,6 +33,9 @@ ACTGRAD_HOST_DEVICE Expm1Exp<float> expm1_exp(float x) {
   return {r.em1, r.e};
 }
 ACTGRAD_HOST_DEVICE Expm1Exp<double> expm1_exp(double x) { return {::expm1(x), ::exp(x)}; }
+// 1/d rounded once: float through fl::recip (|d| in [2^-126, 2^126) on the GPU), double divides.
+ACTGRAD_HOST_DEVICE float recip(float d) { return fl::recip(d); }
+ACTGRAD_HOST_DEVICE double recip(double d) { return 1 / d; }
 ACTGRAD_MATH_UNARY(tanh, tanhf, tanh)
 ACTGRAD_MATH_UNARY(erf, erff, erf)
 ACTGRAD_MATH_UNARY(erfc, erfcf, erfc)

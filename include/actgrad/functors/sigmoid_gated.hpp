@@ -276,7 +276,7 @@ ACTGRAD_HOST_DEVICE Parts<float> gelu_parts_f32(float x) {
   // exp(-ah - al) = 2^k (hi + lo) (1 - al) to first order (|al| <= 2^-17); lo is up to 0.06.
   const P phi = sq::mul(P{c.hi * p2, (c.lo - (c.hi + c.lo) * al) * p2}, e0);
   const float unscale = scale ? float(sq::kTailUnscale) : 1.0f;
-  const P g = gelu_mills_g(t, 1.0f / t); // t = 0: w = inf, not selected
+  const P g = gelu_mills_g(t, math::fl::recip(t)); // t < 2: w (inf or NaN at 0) not selected
   const P q = sq::mul(phi, sq::div(1.0f, sq::divisor(sq::add(P{t, 0.0f}, g)))); // Phi(-t)
   P tp = sq::two_prod(t, phi.hi);
   tp.lo += t * phi.lo;
@@ -311,9 +311,9 @@ ACTGRAD_HOST_DEVICE Narrow<float> gelu_narrow(float x) {
   const math::fl::ExpLean c = math::fl::exp_lean(-h);
   const float phi = ((1.0f + c.w) * math::fl::pow2i(c.k + (scale ? 64 : 0))) * float(kInvSqrt2PiHi);
   const float un = scale ? float(sq::kTailUnscale) : 1.0f;
-  const GeluMillsFit fit = gelu_mills_fit(t, 1.0f / t);              // t = 0: w = inf, not selected
+  const GeluMillsFit fit = gelu_mills_fit(t, math::fl::recip(t));    // t < 2: w not selected
   const float tt = t + math::fl::madd(fit.v, fit.p, fit.c0) * fit.m; // t + g
-  const float q = phi / tt;                                          // Phi(-t) (x 2^64)
+  const float q = phi * math::fl::recip(tt);                         // Phi(-t) (x 2^64)
   const float d = q * math::fl::madd(-t, tt, 1.0f);                  // f'(-t) (x 2^64)
   const bool big = x > kGeluFloatClamp;
   return {big ? x : (neg ? xc * q : xc * (1.0f - q)), un, big ? 1.0f : (neg ? d : 1.0f - d), un};
@@ -469,7 +469,7 @@ ACTGRAD_HOST_DEVICE Narrow<float> mish_narrow(float x) {
   const float bpos = math::fl::madd(num, den, x4 * (e * e) * (1.0f + e));
   const float bneg =
       (4.0f + x4) + e * ((6.0f + x4) + e * (4.0f + e)); // exact first term for 16-bit x
-  const float r = 1.0f / den;
+  const float r = math::fl::recip(den);
   const float cb = pos ? bpos : es * bneg;
   const bool big = x > 80.0f;
   return {big ? x : xc * (num * r), un, big ? 1.0f : cb * (r * r), un};

@@ -237,7 +237,7 @@ struct SoftplusOp : ActBase {
     // beta x = u + rho exactly; 0 where u is infinite (overflow, x = -inf) or NaN.
     const T rho = math::fabs(u) < math::inf<T>() ? detail::smooth::fma(beta, x, -u) : T(0);
     const T e = math::exp(-math::fabs(u)); // in (0, 1]
-    const T big = T(1) / (T(1) + e);       // sigmoid(|u|)
+    const T big = math::recip(T(1) + e);   // sigmoid(|u|)
     const T small = e * big;               // sigmoid(-|u|)
     T l, y;
     const T sig = u > T(0) ? big : small; // sigmoid(u)
@@ -264,7 +264,7 @@ struct SoftplusOp : ActBase {
   ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
     const float u = float(beta) * x;
     const float e = math::fl::exp_lean_value(-math::fabs(u)); // in (0, 1]
-    const float big = 1.0f / (1.0f + e);                      // sigmoid(|u|)
+    const float big = math::fl::recip(1.0f + e);              // sigmoid(|u|)
     const float l = math::fl::log1p_unit_lean(e);
     const float y = (u > 0.0f ? u + l : l) * float(inv_beta); // NaN: l
     const bool linear = u > float(threshold);

@@ -157,7 +157,7 @@ struct Divisor {
 };
 template <class T>
 ACTGRAD_HOST_DEVICE Divisor<T> divisor(Pair<T> d) {
-  return {d, T(1) / d.hi};
+  return {d, math::recip(d.hi)}; // d.hi is in [0.8, 17] at every call: recip's range
 }
 template <class T>
 ACTGRAD_HOST_DEVICE Pair<T> div(Pair<T> n, const Divisor<T>& d) {
@@ -456,7 +456,7 @@ ACTGRAD_HOST_DEVICE SigmoidNarrow sigmoid_narrow(float z) {
   const bool tail = a > float(kTailScaleFrom);
   const float e = (1.0f + c.w) * math::fl::pow2i(tail ? c.k + 64 : c.k);
   const float un = tail ? float(kTailUnscale) : 1.0f;
-  const float big = 1.0f / (1.0f + e * un);
+  const float big = math::fl::recip(1.0f + e * un);
   return {big, e * big, un};
 }
 
@@ -472,7 +472,7 @@ ACTGRAD_HOST_DEVICE Narrow<float> tanh_narrow(float x) {
   const bool tail = b > float(kTailScaleFrom);
   const float e = (1.0f + c.w) * math::fl::pow2i(tail ? c.k + 64 : c.k);
   const float un = tail ? float(kTailUnscale) : 1.0f;
-  const float r = 1.0f / (2.0f + u);
+  const float r = math::fl::recip(2.0f + u);
   return {math::copysign(-u * r, x), 1.0f, (4.0f * e) * (r * r), un};
 }
 
@@ -676,7 +676,7 @@ struct LogsigmoidOp : ActBase {
   }
   ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
     const float e = math::fl::exp_lean_value(-math::fabs(x)); // in (0, 1]
-    const float big = 1.0f / (1.0f + e);                      // sigmoid(|x|)
+    const float big = math::fl::recip(1.0f + e);              // sigmoid(|x|)
     const float l = math::fl::log1p_unit_lean(e);
     return {(x < 0.0f ? x : 0.0f) - l, 1.0f, x < 0.0f ? big : e * big, 1.0f};
   }
@@ -710,10 +710,11 @@ struct SoftsignOp : ActBase {
     return {sq::value(sq::div(x, d)), sq::value(sq::mul(r, r))};
   }
   ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
-    const float a = math::fabs(x);
-    const float r = 1.0f / (1.0f + a); // 0 for x = +-inf
-    const bool inf = a == math::inf<float>();
-    return {inf ? math::copysign(1.0f, x) : x * r, 1.0f, r * r, 1.0f};
+    // |x| capped at 2^100 (infinities too), where f = +-1 and f' = 0 in float already, so the
+    // reciprocal's argument stays in math::fl::recip's range.
+    const float a = detail::squashing::clamp_keep_nan(math::fabs(x), 0.0f, 0x1p100f);
+    const float r = math::fl::recip(1.0f + a);
+    return {math::copysign(a * r, x), 1.0f, r * r, 1.0f};
   }
   ACTGRAD_HOST_DEVICE T derivative_from_output(T y) const {
     const T m = T(1) - math::fabs(y);
@@ -770,7 +771,7 @@ struct TanhshrinkOp : ActBase {
   ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
     const float a = math::fabs(x);
     const float e = math::fl::exp_lean_value(-2.0f * a);
-    const float q = (2.0f * e) / (1.0f + e);
+    const float q = (2.0f * e) * math::fl::recip(1.0f + e);
     const float s = a * a;
     const float p = math::fl::poly(s, 1.0f / 3, -2.0f / 15, 17.0f / 315, -62.0f / 2835,
                                    1382.0f / 155925, -21844.0f / 6081075);
