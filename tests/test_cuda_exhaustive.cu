@@ -1,6 +1,6 @@
 // Exhaustive GPU checks: every f16 and bf16 input for every activation against the f64 CPU
 // reference, and all 2^32 f32 inputs for relu, sigmoid, tanh, gelu, gelu_tanh and silu against
-// the f64 GPU path (issue 3), and math::fl::recip against CUDA's correctly rounded reciprocal.
+// the f64 GPU path (issue 3), and math::fl::recip and div against CUDA's correctly rounded ones.
 // Each test skips with the reason when no GPU is usable.
 #include <algorithm>
 #include <cmath>
@@ -279,6 +279,53 @@ TEST_F(CudaExhaustive, RecipIsCorrectlyRoundedInItsRange) {
   cudaFree(first);
   EXPECT_EQ(n_bad, 0u) << n_bad << " floats whose recip differs from __frcp_rn; first at bits 0x"
                        << std::hex << first_bits;
+}
+
+// math::fl::div on the GPU against CUDA's correctly rounded __fdiv_rn, over 2^32 pseudo-random
+// pairs (a, b) with exponents in [-60, 60] (inside div's documented range, quotient normal) and
+// every significand pattern reachable, plus a = 0.
+
+__device__ float pick(std::uint64_t h) {
+  const std::uint32_t sign = std::uint32_t(h >> 63) << 31;
+  const std::uint32_t exponent = std::uint32_t(127 - 60 + (h >> 32) % 121) << 23;
+  const std::uint32_t bits = sign | exponent | (std::uint32_t(h) & 0x7FFFFFu);
+  float v;
+  memcpy(&v, &bits, 4);
+  return v;
+}
+
+__device__ std::uint64_t mix(std::uint64_t z) { // splitmix64's finaliser
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+__global__ void div_mismatches(std::uint64_t total, unsigned long long* bad) {
+  for (std::uint64_t i = blockIdx.x * std::uint64_t(blockDim.x) + threadIdx.x; i < total;
+       i += std::uint64_t(blockDim.x) * gridDim.x) {
+    const float a = i % 4096 == 0 ? 0.0f : pick(mix(2 * i)), b = pick(mix(2 * i + 1));
+    const float got = actgrad::math::fl::div(a, b), want = __fdiv_rn(a, b);
+    std::uint32_t gb, wb;
+    memcpy(&gb, &got, 4);
+    memcpy(&wb, &want, 4);
+    if (gb != wb) atomicAdd(bad, 1ull);
+  }
+}
+
+TEST_F(CudaExhaustive, DivIsCorrectlyRoundedInItsRange) {
+  const char* quick = std::getenv("ACTGRAD_QUICK");
+  const std::uint64_t total =
+      quick && *quick == '1' ? (std::uint64_t(1) << 28) : (std::uint64_t(1) << 32);
+  unsigned long long* bad = nullptr;
+  check(cudaMalloc(&bad, sizeof *bad));
+  const unsigned long long zero = 0;
+  check(cudaMemcpy(bad, &zero, sizeof zero, cudaMemcpyHostToDevice));
+  div_mismatches<<<4096, 256>>>(total, bad);
+  check(cudaGetLastError());
+  unsigned long long n_bad = 0;
+  check(cudaMemcpy(&n_bad, bad, sizeof n_bad, cudaMemcpyDeviceToHost));
+  cudaFree(bad);
+  EXPECT_EQ(n_bad, 0u) << n_bad << " of " << total << " pairs whose div differs from __fdiv_rn";
 }
 
 } // namespace
