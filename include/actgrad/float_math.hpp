@@ -182,6 +182,28 @@ ACTGRAD_HOST_DEVICE ExpCore exp_core(float x) {
   return {hi, lo, k};
 }
 
+// m 2^k in two exact steps, 2^k1 2^k2 with k1 = k/2 and both factors normal (|k| <= 252), so a
+// subnormal result is rounded once. For exp's and expm1's results from an ExpCore or ExpLean.
+ACTGRAD_HOST_DEVICE float scale2k(float m, std::int32_t k) {
+  const std::int32_t k1 = k / 2, k2 = k - k1;
+  return (m * pow2i(k1)) * pow2i(k2);
+}
+
+// 2^k (hi + lo) - 1 as hi + lo of its own, from exp_core's c and k (c.k capped by the caller
+// where e^x - 1 has rounded to -1 anyway; 2^(k-1) must be normal): 2 (2^(k-1) hi - 1/2 +
+// 2^(k-1) lo), the subtraction carried exactly (TwoSum). expm1, expm1_exp and tanh_f32 use it.
+struct CoreMinusOne {
+  float hi, lo;
+};
+ACTGRAD_HOST_DEVICE CoreMinusOne core_minus_one(const ExpCore& c, std::int32_t k) {
+  const float s = pow2i(k - 1);
+  const float a = s * c.hi;
+  const float b = a - 0.5f;
+  const float bb = b - a;
+  const float err = (a - (b - bb)) + (-0.5f - bb);
+  return {2.0f * b, 2.0f * (err + s * c.lo)};
+}
+
 // exp(x) = 2^k (1 + w) for the kernels of 16-bit storage (functors/squashing.hpp), about half
 // exp_core's instructions: ln 2 in two parts (k kLn2A exact, the rest rounded once into r) and
 // w = r (1 + r q(r)), each step rounded once. Measured on every 61st float in [-104, 104] against
@@ -205,8 +227,7 @@ ACTGRAD_HOST_DEVICE ExpLean exp_lean(float x) {
 // normal, so a subnormal result is rounded once more (far below a 16-bit ulp).
 ACTGRAD_HOST_DEVICE float exp_lean_value(float x) {
   const ExpLean c = exp_lean(x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x)); // NaN stays
-  const std::int32_t k1 = c.k / 2, k2 = c.k - k1;
-  return ((1.0f + c.w) * pow2i(k1)) * pow2i(k2);
+  return scale2k(1.0f + c.w, c.k);
 }
 
 // Arguments outside [lo, hi] are moved to the bound; NaN stays NaN.
@@ -217,23 +238,16 @@ ACTGRAD_HOST_DEVICE float clamp_keep_nan(float x, float lo, float hi) {
 // e^x (0.68 ulp measured; subnormal results are rounded twice).
 ACTGRAD_HOST_DEVICE float exp(float x) {
   // exp(-104) < 2^-150 rounds to 0; exp(89) > FLT_MAX overflows to inf.
-  const ExpCore c = exp_core(clamp_keep_nan(x, -104.0f, 89.0f));
-  const std::int32_t k1 = c.k / 2, k2 = c.k - k1; // both in [-75, 64]: 2^k1, 2^k2 normal
-  return ((c.hi + c.lo) * pow2i(k1)) * pow2i(k2);
+  const ExpCore c = exp_core(clamp_keep_nan(x, -104.0f, 89.0f)); // k in [-150, 128]
+  return scale2k(c.hi + c.lo, c.k);
 }
 
 // e^x - 1 (0.95 ulp measured), relative to the result also for tiny x.
 ACTGRAD_HOST_DEVICE float expm1(float x) {
   // Below -30, e^x - 1 rounds to -1; k stays in [-44, 128].
   const ExpCore c = exp_core(clamp_keep_nan(x, -30.0f, 89.0f));
-  // 2^k (hi + lo) - 1 = 2 (2^(k-1) hi - 1/2 + 2^(k-1) lo), with 2^(k-1) normal for every k here
-  // and the subtraction carried exactly (TwoSum).
-  const float s = pow2i(c.k - 1);
-  const float a = s * c.hi;
-  const float b = a - 0.5f;
-  const float bb = b - a;
-  const float err = (a - (b - bb)) + (-0.5f - bb);
-  return 2.0f * (b + (err + s * c.lo));
+  const CoreMinusOne m = core_minus_one(c, c.k); // 2^(k-1) is normal for every k here
+  return m.hi + m.lo;
 }
 
 // e^x - 1 and e^x from one exp_core, for x <= 0 (or NaN; x > 0 is read as 0): the same values,
@@ -245,13 +259,8 @@ struct Expm1Exp {
 };
 ACTGRAD_HOST_DEVICE Expm1Exp expm1_exp(float x) {
   const ExpCore c = exp_core(clamp_keep_nan(x, -104.0f, 0.0f));
-  const float s = pow2i((c.k < -60 ? -60 : c.k) - 1);
-  const float a = s * c.hi;
-  const float b = a - 0.5f;
-  const float bb = b - a;
-  const float err = (a - (b - bb)) + (-0.5f - bb);
-  const std::int32_t k1 = c.k / 2, k2 = c.k - k1;
-  return {2.0f * (b + (err + s * c.lo)), ((c.hi + c.lo) * pow2i(k1)) * pow2i(k2)};
+  const CoreMinusOne m = core_minus_one(c, c.k < -60 ? -60 : c.k);
+  return {m.hi + m.lo, scale2k(c.hi + c.lo, c.k)};
 }
 
 // R(s) = 2 atanh(s)/s - 2 as a polynomial in z = s^2 for |s| <= 0.1716 (m in [sqrt(1/2),

@@ -45,9 +45,7 @@ ACTGRAD_HOST_DEVICE sq::Pair<float> log_dw(float ax) {
 // result is rounded once.
 ACTGRAD_HOST_DEVICE float exp_dw(sq::Pair<float> z) {
   const math::fl::ExpCore c = math::fl::exp_core(math::fl::clamp_keep_nan(z.hi, -110.0f, 90.0f));
-  const std::int32_t k1 = c.k / 2, k2 = c.k - k1; // both in [-80, 65]
-  const float m = c.hi + (c.lo + (c.hi + c.lo) * z.lo);
-  return (m * math::fl::pow2i(k1)) * math::fl::pow2i(k2);
+  return math::fl::scale2k(c.hi + (c.lo + (c.hi + c.lo) * z.lo), c.k); // k in [-159, 130]
 }
 
 // scale x^e for x not NaN, scale != 0, finite e; the caller handles x < 0 with non-integer e.

@@ -64,7 +64,9 @@ constexpr double kSwishSat = 1500;
 // kRoundedDy: the unary ops' fused f' in float from rounded factors (below); the parts a gated
 // unit multiplies by b keep the double-word f', because the extra rounding after the product
 // with b took qgeglu's d/da to 5 ulp (3 of 2^32 inputs, exhaustive run 2026-12-07).
-template <class T, bool kRoundedDy = false>
+// kUnitBeta: beta = 1 (silu, swiglu), so beta x = x exactly and there is no z_lo to carry; the
+// compiler cannot drop 1 x - x and 0 x itself (inf and NaN), so the kernel says so.
+template <class T, bool kRoundedDy = false, bool kUnitBeta = false>
 ACTGRAD_HOST_DEVICE Parts<T> swish_parts(T x, sq::Pair<T> beta) {
   const T z0 = beta.hi * x;
   // Saturated (|z| >= kSwishSat, inf or NaN): f and f' are selected at the end; the kernel runs
@@ -80,10 +82,11 @@ ACTGRAD_HOST_DEVICE Parts<T> swish_parts(T x, sq::Pair<T> beta) {
   sat_dy = z0 > T(0) ? T(1) : sat_dy;
   x = run ? x : T(0); // beta = 0 and x = +-inf: f = x/2 above; NaN: NaN
   const T z = beta.hi * x;
-  const T z_lo = sq::two_prod(beta.hi, x).lo + beta.lo * x; // beta x = z + z_lo
+  T z_lo = T(0); // beta x = z + z_lo
+  if constexpr (!kUnitBeta) z_lo = sq::two_prod(beta.hi, x).lo + beta.lo * x;
   const sq::SigmoidParts<T> s = sq::sigmoid_parts(z);
   sq::Pair<T> sig = s.pos; // sigma(z + z_lo) = sigma(z) (1 + z_lo sigma(-z)) to first order
-  sig.lo += s.pos.hi * (z_lo * sq::value(s.neg));
+  if constexpr (!kUnitBeta) sig.lo += s.pos.hi * (z_lo * s.neg_rough);
   const bool tiny = math::fabs(x) < T(kTinyInput);
   const T xs = tiny ? x * T(kTinyScale) : x;
   const sq::Pair<T> y = sq::mul(sig, xs);
@@ -93,10 +96,12 @@ ACTGRAD_HOST_DEVICE Parts<T> swish_parts(T x, sq::Pair<T> beta) {
     // 1 + z sigma(-z) is in [1, 1.28] for z >= 0 and below 1 for z < 0, where it crosses 0 at
     // f''s zero and the error is absolute (SPEC §3).
     const T neg = sq::value(s.neg);
-    const T bracket = sq::mul_add(z, neg, T(1)) + z_lo * neg;
+    T bracket = sq::mul_add(z, neg, T(1));
+    if constexpr (!kUnitBeta) bracket += z_lo * neg;
     dy = {sq::value(sig) * bracket, T(0)};
   } else {
-    dy = sq::mul(sig, sq::add(sq::Pair<T>{T(1), T(0)}, sq::mul(s.neg, sq::Pair<T>{z, z_lo})));
+    const sq::Pair<T> zn = kUnitBeta ? sq::mul(s.neg, z) : sq::mul(s.neg, sq::Pair<T>{z, z_lo});
+    dy = sq::mul(sig, sq::add(sq::Pair<T>{T(1), T(0)}, zn));
   }
   return {{run ? y.hi : sat_y, run ? y.lo : T(0)},
           run ? (tiny ? s.unscale * T(1 / kTinyScale) : s.unscale) : T(1),
@@ -324,8 +329,9 @@ ACTGRAD_HOST_DEVICE Narrow<float> gelu_narrow(float x) {
 // sigma(-|w|) < e^-1900 underflows in double: f and f' have reached their limits.
 constexpr double kGeluTanhClamp = 30;
 
-// kRoundedDy: the unary ops' fused f' in float from rounded factors, as swish_parts' (gated
-// units keep the double-word f' for their product with b).
+// kRoundedDy: the unary ops' fused f' in float as sigma(w) rounded times a double-word bracket
+// B (below), one product rounded once; gated units keep the all-double-word f' for their
+// product with b.
 template <class T, bool kRoundedDy = false>
 ACTGRAD_HOST_DEVICE Parts<T> gelu_tanh_parts(T x) {
   // Beyond the clamp f = x and f' = 1, selected at the end (no early return: a gated unit's loop
@@ -341,9 +347,8 @@ ACTGRAD_HOST_DEVICE Parts<T> gelu_tanh_parts(T x) {
   const sq::Pair<T> w = sq::mul(sq::add(a, bs), xc);
   const sq::Pair<T> xdw = sq::add(w, sq::mul(sq::Pair<T>{T(2) * bs.hi, T(2) * bs.lo}, xc));
   const sq::SigmoidParts<T> sp = sq::sigmoid_parts(w.hi);
-  const T neg = sq::value(sp.neg);
   sq::Pair<T> sig = sp.pos;
-  sig.lo += sp.pos.hi * (w.lo * neg);
+  sig.lo += sp.pos.hi * (w.lo * sp.neg_rough);
   sq::Pair<T> dy;
   if constexpr (kRoundedDy && sizeof(T) == sizeof(float)) {
     // Float: f' = sigma(w) B, B = 1 + x w' sigma(-w), with sigma(w) rounded and B a
@@ -623,12 +628,14 @@ struct SiluOp : ActBase {
   }
   explicit SiluOp(const Params&) {}
   ACTGRAD_HOST_DEVICE detail::sigmoid_gated::Parts<T> parts(T x) const {
-    return detail::sigmoid_gated::swish_parts(x, detail::squashing::Pair<T>{T(1), T(0)});
+    namespace sg = detail::sigmoid_gated;
+    return sg::swish_parts<T, false, true>(x, detail::squashing::Pair<T>{T(1), T(0)});
   }
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
     namespace sg = detail::sigmoid_gated;
-    return sg::round_parts(sg::swish_parts<T, true>(x, detail::squashing::Pair<T>{T(1), T(0)}));
+    return sg::round_parts(
+        sg::swish_parts<T, true, true>(x, detail::squashing::Pair<T>{T(1), T(0)}));
   }
   ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
     return detail::sigmoid_gated::swish_narrow(x, 1.0f);

@@ -54,9 +54,7 @@ struct ExpNarrow {
 ACTGRAD_HOST_DEVICE ExpNarrow exp_narrow(float x) {
   const math::fl::ExpLean c = math::fl::exp_lean(x < -104.0f ? -104.0f : (x > 0.0f ? 0.0f : x));
   const float p = math::fl::pow2i(c.k < -60 ? -60 : c.k);
-  const std::int32_t k1 = c.k / 2, k2 = c.k - k1;
-  return {math::fl::madd(p, c.w, p - 1.0f),
-          ((1.0f + c.w) * math::fl::pow2i(k1)) * math::fl::pow2i(k2)};
+  return {math::fl::madd(p, c.w, p - 1.0f), math::fl::scale2k(1.0f + c.w, c.k)};
 }
 
 } // namespace smooth

@@ -281,6 +281,8 @@ struct SigmoidParts {
   Pair<T> neg; // sigma(-z) / neg_unscale
   T unscale;
   T neg_unscale;
+  T neg_rough; // sigma(-z) / neg_unscale within about 2 ulp (no correction step): for terms
+               // that scale a correction
 };
 template <class T>
 ACTGRAD_HOST_DEVICE SigmoidParts<T> sigmoid_parts(T z, bool scale_neg = false) {
@@ -288,13 +290,13 @@ ACTGRAD_HOST_DEVICE SigmoidParts<T> sigmoid_parts(T z, bool scale_neg = false) {
   const T from = scale_neg || z < T(0) ? T(kTailScaleFrom) : math::inf<T>();
   const ScaledExp<T> e = exp_neg(math::fabs(z), from);
   const Divisor<T> d = divisor(fast_two_sum(T(1), e.plain)); // 1 + e exactly, in [1, 2]
-  const Pair<T> big = div(T(1), d);                          // sigma(|z|)
-  const Pair<T> small = div(e.scaled, d);                    // sigma(-|z|) / e.unscale
-  const bool pos = z >= T(0); // selects, not a branch (loops over it vectorise)
-  return {{pos ? big.hi : small.hi, pos ? big.lo : small.lo},
-          {pos ? small.hi : big.hi, pos ? small.lo : big.lo},
-          pos ? T(1) : e.unscale,
-          pos ? e.unscale : T(1)};
+  // sigma(|z|) = 1 / d and sigma(-|z|) = e / d: the numerators are selected before the division
+  // (componentwise selects, not a branch: loops over it vectorise), so a kernel that uses one
+  // side only (a forward op) computes one corrected quotient.
+  const bool pos = z >= T(0);
+  const Pair<T> np{pos ? T(1) : e.scaled.hi, pos ? T(0) : e.scaled.lo};
+  const Pair<T> nn{pos ? e.scaled.hi : T(1), pos ? e.scaled.lo : T(0)};
+  return {div(np, d), div(nn, d), pos ? T(1) : e.unscale, pos ? e.unscale : T(1), nn.hi * d.rcp};
 }
 
 // sigma(z) and sigma'(z) = sigma(z) sigma(-z) in float, for sigmoid's fused op: the same
@@ -371,14 +373,10 @@ ACTGRAD_HOST_DEVICE TanhParts<T> tanh_exp(T a) {
 ACTGRAD_HOST_DEVICE Fused<float> tanh_f32(float x) {
   const float b = clamp_keep_nan(2.0f * math::fabs(x), 0.0f, 106.0f); // NaN stays NaN
   const math::fl::ExpCore c = math::fl::exp_core(-b);                 // k in [-153, 0]
-  // u = 2^k (hi + lo) - 1 = 2 (2^(k-1) hi - 1/2 + 2^(k-1) lo), the subtraction exact (TwoSum).
-  // Below k = -60, u rounds to -1 + e at any precision that matters, so k is capped there.
-  const float s = math::fl::pow2i((c.k < -60 ? -60 : c.k) - 1);
-  const float ah = s * c.hi;
-  const float bh = ah - 0.5f;
-  const float bb = bh - ah;
-  const float berr = (ah - (bh - bb)) + (-0.5f - bb);
-  const float uh = 2.0f * bh, ul = 2.0f * (berr + s * c.lo); // u = uh + ul, in (-1, 0]
+  // u = 2^k (hi + lo) - 1 = uh + ul, in (-1, 0]. Below k = -60, u rounds to -1 + e at any
+  // precision that matters, so k is capped there.
+  const math::fl::CoreMinusOne u = math::fl::core_minus_one(c, c.k < -60 ? -60 : c.k);
+  const float uh = u.hi, ul = u.lo;
   // e = exp(-b) (times 2^64 in the tail) as eh + el.
   const float m = c.hi + c.lo; // |lo| < 0.06 < hi: FastTwoSum
   const float ml = c.lo - (m - c.hi);
