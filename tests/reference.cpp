@@ -572,7 +572,7 @@ const std::vector<Entry>& table() {
                 const ExpPair e = exp_pair(x / p[0]);
                 return UnaryOut{p[0] * e.em1, e.e};
               },
-              at({0}), {"alpha=2"}),
+              at({0}), {"alpha=2", "alpha=0.3"}),
         // softplus: log(1 + e^(beta x)) / beta, and x (f' = 1) where beta x > threshold.
         // log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow, no cancellation; f' = sigmoid(z).
         unary(

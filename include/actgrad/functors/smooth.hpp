@@ -153,8 +153,12 @@ struct SeluOp : ActBase {
 template <class T>
 struct CeluOp : ActBase {
   static constexpr bool kFromOutput = true;
-  T alpha;
-  explicit CeluOp(const Params& p) : alpha(T(p[0])) {}
+  // alpha + alpha_lo is the double alpha (alpha_lo = 0 in f64): float's rounding of alpha alone
+  // would move x / alpha by 2^-24 relative, which e^(x / alpha) turns into |x / alpha| 2^-24
+  // (57 ulp of f' at alpha = 0.3, x / alpha = -85). inv_alpha = 1/alpha rounded once.
+  T alpha, alpha_lo, inv_alpha;
+  explicit CeluOp(const Params& p)
+      : alpha(T(p[0])), alpha_lo(T(p[0] - double(T(p[0])))), inv_alpha(T(1 / p[0])) {}
   static ActMeta meta() {
     using detail::smooth::kInf;
     return {"x if x > 0 else alpha * (exp(x / alpha) - 1)",
@@ -168,17 +172,29 @@ struct CeluOp : ActBase {
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
     if (x > T(0)) return {x, T(1)};
-    const T u = x / alpha; // <= 0 or NaN
-    // Exact remainder, or 0 where u is -inf (x = -inf or overflow) or NaN.
-    const T rho = u > -math::inf<T>() ? detail::smooth::fma(-u, alpha, x) : T(0);
-    const math::Expm1Exp<T> m = math::expm1_exp(u);
-    return {alpha * m.em1 + m.e * rho, m.e + m.e * (rho / alpha)};
+    // u ~ x / alpha (<= 0 or NaN) and the remainder rho = x - u alpha, or 0 where u is -inf
+    // (x = -inf or overflow) or NaN; f and f' are corrected to first order in rho / alpha, so u
+    // need not be the rounded quotient. Float takes the product x (1/alpha) (within 1.5 ulp),
+    // rho against alpha + alpha_lo (the FMA part exact), and rho / alpha as rho (1/alpha): no
+    // division. f64: the rounded quotient and its exact remainder.
+    if constexpr (sizeof(T) == sizeof(float)) {
+      const T u = x * inv_alpha;
+      const T rho = u > -math::inf<T>() ? detail::smooth::fma(-u, alpha, x) - u * alpha_lo : T(0);
+      const math::Expm1Exp<T> m = math::expm1_exp(u);
+      return {alpha * m.em1 + (alpha_lo * m.em1 + m.e * rho), m.e + m.e * (rho * inv_alpha)};
+    } else {
+      const T u = x / alpha;
+      const T rho = u > -math::inf<T>() ? detail::smooth::fma(-u, alpha, x) : T(0);
+      const math::Expm1Exp<T> m = math::expm1_exp(u);
+      return {alpha * m.em1 + m.e * rho, m.e + m.e * (rho / alpha)};
+    }
   }
-  // x / alpha rounded once: exp amplifies that by |x / alpha|, 2^-17 relative at x / alpha =
-  // -104, where exp has underflowed in float.
+  // x / alpha as x (1/alpha), a product instead of a division (within 1.5 ulp of x / alpha;
+  // exact for alpha a power of 2): exp amplifies that by |x / alpha|, below 2^-16.5 relative
+  // where e^(x/alpha) is still a normal bf16 (x / alpha > -88) and 2^-19 where it is a normal f16.
   ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
     const float al = float(alpha);
-    const detail::smooth::ExpNarrow e = detail::smooth::exp_narrow(x / al);
+    const detail::smooth::ExpNarrow e = detail::smooth::exp_narrow(x * float(inv_alpha));
     const bool pos = x > 0.0f;
     return {pos ? x : al * e.em1, 1.0f, pos ? 1.0f : e.e, 1.0f};
   }
