@@ -1,4 +1,4 @@
-// Float building blocks (exp, expm1, log, log1p) in float arithmetic only, for host and device.
+// Float building blocks (exp, expm1, log, log1p, recip, div) in float arithmetic, host and device.
 //
 // Why our own: f32, f16 and bf16 storage are computed in float (SPEC §3), and the smooth
 // activations are built on these functions. CUDA's expf/logf reach 2 ulp and glibc's vector
@@ -112,7 +112,7 @@ ACTGRAD_HOST_DEVICE float poly(float x, float c0, C... c) {
 
 // 1/b correctly rounded, for |b| in [2^-126, 2^126) and NaN (NaN). The CPU divides. The GPU
 // runs the fast path of CUDA's own correctly rounded 1.0f / b, MUFU.RCP and one Newton step
-// (e = 1 - b r, r + r e: the instructions nvcc emits for 1.0f / b, read from its SASS), without
+// (e = 1 - b r, r + r e: the values nvcc's SASS for 1.0f / b computes there), without
 // the range check and the slow-path call around it: 3 instructions instead of 14 on the main
 // loop's straight-line path (docs/sass-budget.md). In that range both give the same bits, so the
 // CPU's tests cover the GPU's quotients (tests/test_cuda_exhaustive.cu checks the GPU side over
