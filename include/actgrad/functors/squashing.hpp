@@ -145,7 +145,7 @@ ACTGRAD_HOST_DEVICE Pair<T> div(T n, Pair<T> d) {
 }
 // A double-word divisor with its reciprocal: one division, after which each quotient by it costs
 // multiplications only (divisions are the slowest vector instruction, 5-10x a multiply). For
-// 1 <= d.hi <= 8, where the kernels use it: q = n.hi * rcp is within 2 ulp of n.hi / d.hi, so
+// 0.8 <= d.hi <= 17, where the kernels use it: q = n.hi * rcp is within 2 ulp of n.hi / d.hi, so
 // q d.hi is within a factor 2 of n.hi and n.hi - RN(q d.hi) is exact (Sterbenz); the remainder
 // r = n.hi - q d.hi is then exact but for one rounding at 2^-24 (2^-53) of its own size, and the
 // correction (r + n.lo - q d.lo) / d.hi, itself only needed to about 2^-20 relative, is a
