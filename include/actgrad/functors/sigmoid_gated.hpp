@@ -32,6 +32,7 @@ namespace sq = squashing;
 using sq::exact_parts;
 using sq::Parts;
 using sq::round_parts;
+using sq::rounded_parts;
 using sq::split;
 
 // Constants as (RN(c), RN(c - RN(c))) pairs for split(), with their 40-digit values (mpmath).
@@ -61,17 +62,16 @@ constexpr double kTinyScale = 18446744073709551616.0;      // 2^64, exact
 // reached x or 0, and f' 1 or 0.
 constexpr double kSwishSat = 1500;
 
-// kRoundedDy: the unary ops' fused f' in float from rounded factors (below); the parts a gated
-// unit multiplies by b keep the double-word f', because the extra rounding after the product
-// with b took qgeglu's d/da to 5 ulp (3 of 2^32 inputs, exhaustive run 2026-12-07).
-// kUnitBeta: beta = 1 (silu, swiglu), so beta x = x exactly and there is no z_lo to carry; the
-// compiler cannot drop 1 x - x and 0 x itself (inf and NaN), so the kernel says so.
-template <class T, bool kRoundedDy = false, bool kUnitBeta = false>
-ACTGRAD_HOST_DEVICE Parts<T> swish_parts(T x, sq::Pair<T> beta) {
-  const T z0 = beta.hi * x;
-  // Saturated (|z| >= kSwishSat, inf or NaN): f and f' are selected at the end; the kernel runs
-  // on x = 0 there. Selects, not branches, so loops over it vectorise.
-  const bool run = math::fabs(z0) < T(kSwishSat);
+// Saturated (|z0| >= kSwishSat, inf or NaN; swish_run is false): f and f' are selected at the
+// end from swish_saturated, and the kernel runs on x = 0 there. Selects, not branches, so loops
+// over it vectorise. (One helper returning the flag and x as well kept GCC 12 from vectorising
+// silu's loop.)
+template <class T>
+ACTGRAD_HOST_DEVICE bool swish_run(T z0) {
+  return math::fabs(z0) < T(kSwishSat);
+}
+template <class T>
+ACTGRAD_HOST_DEVICE Fused<T> swish_saturated(T x, T z0) {
   // One select per statement: nested ones merge into a many-way join that GCC 12 cannot
   // if-convert.
   T sat_y = x * T(0.5); // beta = 0, or NaN
@@ -80,6 +80,18 @@ ACTGRAD_HOST_DEVICE Parts<T> swish_parts(T x, sq::Pair<T> beta) {
   T sat_dy = math::isnan(x) ? x : T(0.5);
   sat_dy = z0 < T(0) ? T(0) : sat_dy;
   sat_dy = z0 > T(0) ? T(1) : sat_dy;
+  return {sat_y, sat_dy};
+}
+
+// The swish family's f and f' as double-words (f64, and the gated units in every compute type,
+// which multiply them by b before rounding). kUnitBeta: beta = 1 (silu, swiglu), so beta x = x
+// exactly and there is no z_lo to carry; the compiler cannot drop 1 x - x and 0 x itself (inf and
+// NaN), so the kernel says so.
+template <class T, bool kUnitBeta = false>
+ACTGRAD_HOST_DEVICE Parts<T> swish_parts(T x, sq::Pair<T> beta) {
+  const T z0 = beta.hi * x;
+  const bool run = swish_run(z0);
+  const Fused<T> sat = swish_saturated(x, z0);
   x = run ? x : T(0); // beta = 0 and x = +-inf: f = x/2 above; NaN: NaN
   const T z = beta.hi * x;
   T z_lo = T(0); // beta x = z + z_lo
@@ -90,23 +102,48 @@ ACTGRAD_HOST_DEVICE Parts<T> swish_parts(T x, sq::Pair<T> beta) {
   const bool tiny = math::fabs(x) < T(kTinyInput);
   const T xs = tiny ? x * T(kTinyScale) : x;
   const sq::Pair<T> y = sq::mul(sig, xs);
-  sq::Pair<T> dy;
-  if constexpr (kRoundedDy && sizeof(T) == sizeof(float)) {
-    // Float: f' = sigma(z) (1 + z sigma(-z)) from rounded factors, about 2 ulp (4 allowed):
-    // 1 + z sigma(-z) is in [1, 1.28] for z >= 0 and below 1 for z < 0, where it crosses 0 at
-    // f''s zero and the error is absolute (SPEC §3).
+  const sq::Pair<T> zn = kUnitBeta ? sq::mul(s.neg, z) : sq::mul(s.neg, sq::Pair<T>{z, z_lo});
+  const sq::Pair<T> dy = sq::mul(sig, sq::add(sq::Pair<T>{T(1), T(0)}, zn));
+  return {{run ? y.hi : sat.y, run ? y.lo : T(0)},
+          run ? (tiny ? s.unscale * T(1 / kTinyScale) : s.unscale) : T(1),
+          {run ? dy.hi : sat.dy, run ? dy.lo : T(0)},
+          run ? s.unscale : T(1)};
+}
+
+// The unary swish family's f and f' (fused, forward, backward). f64 rounds swish_parts. Float
+// multiplies rounded factors, s = sigma(z) and n = sigma(-z), each rounded once from
+// sigmoid_parts' double-words (about 2^-40 relative before that rounding), which is within the
+// bounds and about 20 instructions per element shorter:
+// - f = x s: s is within 2^-24 (1 + 2^-15) of sigma(z), relative, and the product adds one
+//   rounding of 2^-24, so f is within 2^-23 (1 + 2^-15) |f| of x sigma(z): under 2 ulp (f <= 2
+//   allowed). In the left tail s is times 2^64 and the product is rounded once more after the
+//   exact scaling back, which only adds to a subnormal f's absolute error of 2^-150.
+// - f' = s (1 + z n), about 2 ulp (4 allowed): 1 + z n is in [1, 1.28] for z >= 0 and below 1
+//   for z < 0, where it crosses 0 at f''s zero and the error is absolute (SPEC §3). (The gated
+//   units keep double-words: an extra rounding before the product with b took qgeglu's d/da to
+//   5 ulp, 3 of 2^32 inputs, exhaustive run 2026-12-07.)
+template <class T, bool kUnitBeta = false>
+ACTGRAD_HOST_DEVICE Fused<T> swish_fused(T x, sq::Pair<T> beta) {
+  if constexpr (sizeof(T) != sizeof(float)) {
+    return round_parts(swish_parts<T, kUnitBeta>(x, beta));
+  } else {
+    const T z0 = beta.hi * x;
+    const bool run = swish_run(z0);
+    const Fused<T> sat = swish_saturated(x, z0);
+    x = run ? x : T(0);
+    const T z = beta.hi * x;
+    T z_lo = T(0);
+    if constexpr (!kUnitBeta) z_lo = sq::two_prod(beta.hi, x).lo + beta.lo * x;
+    const sq::SigmoidParts<T> s = sq::sigmoid_parts(z);
+    T sig_lo = s.pos.lo;
+    if constexpr (!kUnitBeta) sig_lo += s.pos.hi * (z_lo * s.neg_rough);
+    const T sig = s.pos.hi + sig_lo; // sigma(z) / unscale
     const T neg = sq::value(s.neg);
     T bracket = sq::mul_add(z, neg, T(1));
     if constexpr (!kUnitBeta) bracket += z_lo * neg;
-    dy = {sq::value(sig) * bracket, T(0)};
-  } else {
-    const sq::Pair<T> zn = kUnitBeta ? sq::mul(s.neg, z) : sq::mul(s.neg, sq::Pair<T>{z, z_lo});
-    dy = sq::mul(sig, sq::add(sq::Pair<T>{T(1), T(0)}, zn));
+    const T y = (x * sig) * s.unscale, dy = (sig * bracket) * s.unscale;
+    return {run ? y : sat.y, run ? dy : sat.dy};
   }
-  return {{run ? y.hi : sat_y, run ? y.lo : T(0)},
-          run ? (tiny ? s.unscale * T(1 / kTinyScale) : s.unscale) : T(1),
-          {run ? dy.hi : sat_dy, run ? dy.lo : T(0)},
-          run ? s.unscale : T(1)};
 }
 
 // x sigma(z) and sigma(z) (1 + c sigma(-z)) for 16-bit storage, both times 1/un (un = 2^-64 for
@@ -262,6 +299,9 @@ ACTGRAD_HOST_DEVICE sq::Pair<float> gelu_sel(bool c, sq::Pair<float> a, sq::Pair
   return {c ? a.hi : b.hi, c ? a.lo : b.lo};
 }
 
+// kRounded (the unary ops): f = x Phi(x) from Phi(x) rounded once (within 2 ulp, as
+// swish_fused's f) and f' rounded, for rounded_parts; the gated units keep the double-words.
+template <bool kRounded = false>
 ACTGRAD_HOST_DEVICE Parts<float> gelu_parts_f32(float x) {
   using P = sq::Pair<float>;
   const float xc = sq::clamp_keep_nan(x, -kGeluFloatClamp, kGeluFloatClamp);
@@ -287,12 +327,16 @@ ACTGRAD_HOST_DEVICE Parts<float> gelu_parts_f32(float x) {
   tp.lo += t * phi.lo;
   const P r = sq::add(tp, P{-q.hi, -q.lo}); // t phi - q = -f'(-t)
   const P cdf = gelu_sel(neg, q, sq::add(P{1.0f, 0.0f}, P{-q.hi, -q.lo}));
-  // Below 2^-60, x is scaled by 2^64 so that f = x/2 is not rounded twice as a subnormal.
-  const bool tiny = t < float(kTinyInput);
-  const P y = sq::mul(cdf, tiny ? xc * float(kTinyScale) : xc);
   const P dy = gelu_sel(neg, P{-r.hi, -r.lo}, sq::add(P{1.0f, 0.0f}, r));
   // f = x, f' = 1 beyond the clamp.
   const bool big = x > kGeluFloatClamp;
+  if constexpr (kRounded) {
+    const float y = xc * sq::value(cdf);
+    return {{big ? x : y, 0.0f}, unscale, {big ? 1.0f : sq::value(dy), 0.0f}, unscale};
+  }
+  // Below 2^-60, x is scaled by 2^64 so that f = x/2 is not rounded twice as a subnormal.
+  const bool tiny = t < float(kTinyInput);
+  const P y = sq::mul(cdf, tiny ? xc * float(kTinyScale) : xc);
   return {gelu_sel(big, P{x, 0.0f}, y), tiny ? float(1 / kTinyScale) : unscale,
           gelu_sel(big, P{1.0f, 0.0f}, dy), unscale};
 }
@@ -363,6 +407,15 @@ ACTGRAD_HOST_DEVICE Parts<T> gelu_tanh_parts(T x) {
   } else {
     dy = sq::add(sig, sq::mul(sq::mul(sig, sp.neg), xdw));
   }
+  if constexpr (kRoundedDy && sizeof(T) == sizeof(float)) {
+    // f = x sigma(w) from sigma(w) rounded once: within 2 ulp, as swish_fused's f. For
+    // rounded_parts.
+    const T y = xc * sq::value(sig);
+    return {{big ? x : y, T(0)},
+            big ? T(1) : sp.unscale,
+            {big ? T(1) : dy.hi, T(0)},
+            big ? T(1) : sp.unscale};
+  }
   const bool tiny = math::fabs(xc) < T(kTinyInput);
   const sq::Pair<T> y = sq::mul(sig, tiny ? xc * T(kTinyScale) : xc);
   const T yu = tiny ? sp.unscale * T(1 / kTinyScale) : sp.unscale;
@@ -395,7 +448,9 @@ ACTGRAD_HOST_DEVICE Narrow<float> gelu_tanh_narrow(float x) {
 // Beyond |x| = 1500, exp(-|x|) underflows in double even after scaling by DBL_MAX.
 constexpr double kMishClamp = 1500;
 
-template <class T>
+// kRounded (mish's fused op in float): f = x tanh(sp) from tanh(sp) rounded once (within 2 ulp,
+// as swish_fused's f) and f' rounded, for rounded_parts.
+template <class T, bool kRounded = false>
 ACTGRAD_HOST_DEVICE Parts<T> mish_parts(T x) {
   if (x > T(kMishClamp)) return exact_parts(x, T(1));
   const T xc = x < T(-kMishClamp) ? T(-kMishClamp) : x;
@@ -442,6 +497,10 @@ ACTGRAD_HOST_DEVICE Parts<T> mish_parts(T x) {
     const sq::Pair<T> r = sq::div(T(1), den);
     second = sq::mul(sq::mul(sq::two_prod(T(4) * xc, ee.hi), sq::fast_two_sum(T(1), e.plain)),
                      sq::mul(r, r));
+  }
+  if constexpr (kRounded && sizeof(T) == sizeof(float)) {
+    return {
+        {xc * sq::value(tsp), T(0)}, e.unscale, {sq::value(sq::add(tsp, second)), T(0)}, e.unscale};
   }
   const bool tiny = math::fabs(xc) < T(kTinyInput);
   return {sq::mul(tsp, tiny ? xc * T(kTinyScale) : xc),
@@ -532,7 +591,12 @@ struct GeluOp : ActBase {
   }
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
-    return detail::sigmoid_gated::round_parts(parts(x));
+    namespace sg = detail::sigmoid_gated;
+    if constexpr (sizeof(T) == sizeof(double)) {
+      return sg::round_parts(parts(x));
+    } else {
+      return sg::rounded_parts(sg::gelu_parts_f32<true>(x));
+    }
   }
   ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
     return detail::sigmoid_gated::gelu_narrow(x);
@@ -567,7 +631,12 @@ struct GeluTanhOp : ActBase {
   }
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
-    return detail::sigmoid_gated::round_parts(detail::sigmoid_gated::gelu_tanh_parts<T, true>(x));
+    namespace sg = detail::sigmoid_gated;
+    if constexpr (sizeof(T) == sizeof(float)) {
+      return sg::rounded_parts(sg::gelu_tanh_parts<T, true>(x));
+    } else {
+      return sg::round_parts(sg::gelu_tanh_parts<T, true>(x));
+    }
   }
   ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
     return detail::sigmoid_gated::gelu_tanh_narrow(x);
@@ -603,7 +672,7 @@ struct SwishOp : ActBase {
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
     namespace sg = detail::sigmoid_gated;
-    return sg::round_parts(sg::swish_parts<T, true>(x, beta));
+    return sg::swish_fused(x, beta);
   }
   ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
     return detail::sigmoid_gated::swish_narrow(x, float(beta.hi));
@@ -629,13 +698,12 @@ struct SiluOp : ActBase {
   explicit SiluOp(const Params&) {}
   ACTGRAD_HOST_DEVICE detail::sigmoid_gated::Parts<T> parts(T x) const {
     namespace sg = detail::sigmoid_gated;
-    return sg::swish_parts<T, false, true>(x, detail::squashing::Pair<T>{T(1), T(0)});
+    return sg::swish_parts<T, true>(x, detail::squashing::Pair<T>{T(1), T(0)});
   }
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
     namespace sg = detail::sigmoid_gated;
-    return sg::round_parts(
-        sg::swish_parts<T, true, true>(x, detail::squashing::Pair<T>{T(1), T(0)}));
+    return sg::swish_fused<T, true>(x, detail::squashing::Pair<T>{T(1), T(0)});
   }
   ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
     return detail::sigmoid_gated::swish_narrow(x, 1.0f);
@@ -667,8 +735,7 @@ struct QuickGeluOp : ActBase {
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
     namespace sg = detail::sigmoid_gated;
-    return sg::round_parts(
-        sg::swish_parts<T, true>(x, sg::split<T>(sg::kQuickGeluHi, sg::kQuickGeluLo)));
+    return sg::swish_fused(x, sg::split<T>(sg::kQuickGeluHi, sg::kQuickGeluLo));
   }
   ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
     return detail::sigmoid_gated::swish_narrow(x, float(detail::sigmoid_gated::kQuickGeluHi));
@@ -703,7 +770,12 @@ struct MishOp : ActBase {
   }
   ACTGRAD_HOST_DEVICE T forward(T x) const { return fused(x).y; }
   ACTGRAD_HOST_DEVICE Fused<T> fused(T x) const {
-    return detail::sigmoid_gated::round_parts(parts(x));
+    namespace sg = detail::sigmoid_gated;
+    if constexpr (sizeof(T) == sizeof(float)) {
+      return sg::rounded_parts(sg::mish_parts<T, true>(x));
+    } else {
+      return sg::round_parts(parts(x));
+    }
   }
   ACTGRAD_HOST_DEVICE Narrow<float> fused_narrow(float x) const {
     return detail::sigmoid_gated::mish_narrow(x);

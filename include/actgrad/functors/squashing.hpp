@@ -195,6 +195,12 @@ ACTGRAD_HOST_DEVICE Fused<T> round_parts(const Parts<T>& p) {
   const T y = p.y.lo == T(0) ? p.y.hi : value(p.y);
   return {y * p.y_unscale, value(p.dy) * p.dy_unscale};
 }
+// f and f' of parts whose low words are 0 (kernels that round before the last product): adding
+// the zero lo, which the compiler must keep (-0 + 0 = +0), is left out.
+template <class T>
+ACTGRAD_HOST_DEVICE Fused<T> rounded_parts(const Parts<T>& p) {
+  return {p.y.hi * p.y_unscale, p.dy.hi * p.dy_unscale};
+}
 // Parts of an exactly known f and f' (saturated regions, specials).
 template <class T>
 ACTGRAD_HOST_DEVICE Parts<T> exact_parts(T y, T dy) {
