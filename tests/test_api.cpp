@@ -288,9 +288,53 @@ void check_streamed_call(std::int64_t n) {
   }
 }
 
+// Sets an environment variable for one scope, then restores its old value.
+class ScopedEnv {
+public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    const char* old = std::getenv(name);
+    had_ = old != nullptr;
+    if (had_) old_ = old;
+    ::setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (had_)
+      ::setenv(name_, old_.c_str(), 1);
+    else
+      ::unsetenv(name_);
+  }
+
+private:
+  const char* name_;
+  bool had_;
+  std::string old_;
+};
+
+// Each store mode of large calls (ACTGRAD_CPU_STORES): streaming stores everywhere, ordinary
+// stores everywhere, and the default, where each thread times both on its first chunks and
+// keeps the faster.
 TEST(Sizes, StreamedCallsMatchSmallCallsAtEveryOffset) {
-  check_streamed_call<float>(3000017);           // 36 MB over x, y and f'
-  check_streamed_call<actgrad::half_t>(6000011); // 36 MB
+  for (const char* mode : {"stream", "plain", "auto"}) {
+    SCOPED_TRACE(mode);
+    const ScopedEnv env("ACTGRAD_CPU_STORES", mode);
+    check_streamed_call<float>(3000017);           // 36 MB over x, y and f'
+    check_streamed_call<actgrad::half_t>(6000011); // 36 MB
+  }
+}
+
+TEST(Sizes, UnknownStoreModeIsAnError) {
+  const ScopedEnv env("ACTGRAD_CPU_STORES", "fast");
+  const std::int64_t n = 3000017; // over the streaming size: the mode is read
+  std::vector<float> x(static_cast<std::size_t>(n), 0.5f), y(x.size()), d(x.size());
+  try {
+    actgrad::forward_with_derivative(Activation::parse("relu"), actgrad::view(x.data(), n),
+                                     actgrad::view(y.data(), n), actgrad::view(d.data(), n));
+    FAIL() << "no error for ACTGRAD_CPU_STORES=fast";
+  } catch (const actgrad::Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("ACTGRAD_CPU_STORES"), std::string::npos) << what;
+    EXPECT_NE(what.find("auto, stream or plain"), std::string::npos) << what;
+  }
 }
 
 TEST(InPlace, EveryActivationAndOp) {

@@ -1,4 +1,5 @@
-// Picks the CPU engine build for this CPU (cpu_isa.hpp) and runs a call on it.
+// Picks the CPU engine build for this CPU (cpu_isa.hpp) and runs a call on it; reads the store
+// mode of large calls (cpu_engine.hpp).
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -51,6 +52,15 @@ CpuIsa cpu_isa_selected() {
   // Read once: the environment does not change the build a process runs with midway.
   static const CpuIsa isa = cpu_isa_from_env(cpu_isa_supported());
   return isa;
+}
+
+StoreMode cpu_store_mode() {
+  const char* v = std::getenv("ACTGRAD_CPU_STORES");
+  if (!v || !*v || std::strcmp(v, "auto") == 0) return StoreMode::automatic;
+  if (std::strcmp(v, "stream") == 0) return StoreMode::stream;
+  if (std::strcmp(v, "plain") == 0) return StoreMode::plain;
+  throw Error("ACTGRAD_CPU_STORES: unknown store mode '" + std::string(v) +
+              "'; expected auto, stream or plain");
 }
 
 const char* cpu_isa_name(CpuIsa isa) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -13,6 +14,7 @@
 #include "actgrad/detail/dispatch.hpp"
 #include "actgrad/detail/element_ops.hpp"
 #include "actgrad/dtype.hpp"
+#include "cpu_isa.hpp"
 
 namespace actgrad {
 namespace detail {
@@ -25,11 +27,27 @@ constexpr std::int64_t kCpuChunk = 16384;
 // by the same vector code whatever n, alignment or position, and the answers do not depend on
 // them. 256 elements is 1-2 KiB per stream, L1-resident.
 constexpr int kCpuBlock = 256;
-// Above this many bytes over all streams, outputs are written with non-temporal (streaming)
+// Above this many bytes over all streams, outputs may be written with non-temporal (streaming)
 // stores: the data cannot stay in cache anyway, and streaming avoids reading each output line
 // before writing it (3 memory streams instead of 5 for forward_with_derivative). Below it,
-// ordinary stores keep the outputs in cache for the caller's next step.
+// ordinary stores keep the outputs in cache for the caller's next step. Streaming pays only
+// where the math is far cheaper than moving the bytes (cpu_loop chooses per call).
 constexpr std::int64_t kStreamingBytes = std::int64_t(32) << 20;
+// The store-mode probe (cpu_loop) streams where the math alone takes less than this share of a
+// streamed chunk's time. Measured over every activation's forward_with_derivative and backward
+// (f32, n = 2^24, 1 thread, a Zen 5 guest, fastest of 3 runs per mode; docs/performance.md):
+// - share below 0.5: every forward_with_derivative op ran 4-32 % faster streamed; the backward
+//   ops (one output, so streaming saves less) ranged from 19 % faster streamed to 11 % slower;
+// - share above 0.6: every op ran 4-36 % faster with ordinary stores (the smooth functions,
+//   hardswish, exp, log's fused op), but six backward gated units, within 3 % either way;
+// - between: four backward ops, from 20 % faster streamed to 9 % slower.
+// As a ratio of integers (3/5 = 0.6): the loop function holds no double arithmetic
+// (scripts/check-cpu-loops).
+constexpr std::int64_t kStreamMathShareNum = 3, kStreamMathShareDen = 5;
+// How often the store-mode probe (cpu_loop) computes one block in cache to time the math: 64
+// blocks are one chunk of math, microseconds even for relu, so that reading the clock twice
+// costs little beside it.
+constexpr int kMathProbeRepeats = 64, kMathProbeRounds = 4;
 
 // OpenMP's default team size (host/api.cpp), so this header needs no <omp.h>.
 int omp_default_threads();
@@ -223,7 +241,59 @@ void cpu_chunk(const E& e, const S* const* in, S* const* out, std::int64_t begin
   if (streaming) stream_fence();
 }
 
+// The time of E's math alone: kMathProbeRepeats passes over one block of the inputs at `begin`,
+// copied into local arrays first, so every pass reads and writes the L1 cache only.
+template <class S, class C, class E>
+std::chrono::steady_clock::duration cpu_math_probe(const E& e, const S* const* in,
+                                                   std::int64_t begin, std::int64_t end) {
+  constexpr int kIn = E::kIn, kOut = E::kOut;
+  alignas(64) S tin[kIn][kCpuBlock];
+  alignas(64) S tout[kOut][kCpuBlock];
+  const std::int64_t m = std::min<std::int64_t>(kCpuBlock, end - begin);
+  for (int k = 0; k < kIn; ++k) {
+    std::copy(in[k] + begin, in[k] + begin + m, tin[k]);
+    std::fill(tin[k] + m, tin[k] + kCpuBlock, S{});
+  }
+  BlockPtrs<S> p{};
+  for (int k = 0; k < 3; ++k) {
+    p.in[k] = tin[k < kIn ? k : 0];
+    p.out[k] = tout[k < kOut ? k : 0];
+  }
+  cpu_block_of<S, C>(e, p); // warm-up
+  // The fastest of kMathProbeRounds rounds, times their number: a round that another thread or
+  // the host interrupted does not count.
+  std::chrono::steady_clock::duration best = std::chrono::steady_clock::duration::max();
+  for (int round = 0; round < kMathProbeRounds; ++round) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < kMathProbeRepeats / kMathProbeRounds; ++r) {
+      cpu_block_of<S, C>(e, p);
+#if defined(__GNUC__)
+      __asm__ __volatile__("" ::: "memory"); // each pass is kept: its stores are observed
+#endif
+    }
+    best = std::min(best, std::chrono::steady_clock::now() - t0);
+  }
+  return best * kMathProbeRounds;
+}
+
 // Applies element op E to every index of the call: OpenMP threads over fixed chunks.
+//
+// Stores, for calls over kStreamingBytes. Streaming stores leave the block loop in a burst
+// (stream_copy) that the next block's computation partly waits behind, where ordinary stores let
+// the memory traffic overlap the math. Streaming therefore wins only where the math is far
+// cheaper than the memory traffic: at n = 2^24 (f32, 1 thread, a Zen 5 guest) it took 0.67-0.93
+// of the ordinary-store time for the relu family, abs, square, linear, sqrt, reglu and sreglu,
+// and 1.04-1.27 for the smooth functions, hardswish's fused op and exp (docs/performance.md).
+// Which side an op falls on depends on the machine, the thread count and the op, so each thread
+// measures on its first chunks (contiguous and in order under schedule(static)) and then keeps
+// one way:
+// - ts, a streamed chunk's time (after one streamed chunk of warm-up), which pays for its own
+//   memory traffic. (An ordinary-store chunk does not: its lines leave the cache later. A first
+//   version that timed one chunk each way chose ordinary stores for relu whenever the previous
+//   call had streamed and so left the cache clean.)
+// - tm, the math alone on one block in L1 (cpu_math_probe), scaled to a chunk.
+// It streams where tm is below kStreamMathShareNum / kStreamMathShareDen of ts. Both ways store the
+// same bits. ACTGRAD_CPU_STORES=stream or plain (cpu_store_mode) fixes the way instead.
 template <class S, class C, class E>
 void cpu_loop(const E& e, const Call& call) {
   const S* in[3];
@@ -233,12 +303,39 @@ void cpu_loop(const E& e, const Call& call) {
     out[k] = static_cast<S*>(call.out[k]);
   }
   const std::int64_t n = call.n;
-  const bool streaming = n * std::int64_t(sizeof(S)) * (E::kIn + E::kOut) >= kStreamingBytes;
+  const bool big = n * std::int64_t(sizeof(S)) * (E::kIn + E::kOut) >= kStreamingBytes;
   const std::int64_t chunks = (n + kCpuChunk - 1) / kCpuChunk;
   const int threads = call.opt.threads > 0 ? call.opt.threads : omp_default_threads();
+  const StoreMode mode = big ? cpu_store_mode() : StoreMode::plain;
+  if (mode != StoreMode::automatic) {
+    const bool streaming = mode == StoreMode::stream;
 #pragma omp parallel for schedule(static) num_threads(threads) if (chunks > 1)
-  for (std::int64_t c = 0; c < chunks; ++c)
-    cpu_chunk<S, C>(e, in, out, c * kCpuChunk, std::min(n, (c + 1) * kCpuChunk), streaming);
+    for (std::int64_t c = 0; c < chunks; ++c)
+      cpu_chunk<S, C>(e, in, out, c * kCpuChunk, std::min(n, (c + 1) * kCpuChunk), streaming);
+    return;
+  }
+  using Clock = std::chrono::steady_clock;
+#pragma omp parallel num_threads(threads)
+  {
+    int done = 0; // chunks this thread has run: the first two streamed, the second measured
+    bool streaming = true;
+#pragma omp for schedule(static)
+    for (std::int64_t c = 0; c < chunks; ++c) {
+      const std::int64_t begin = c * kCpuChunk, end = std::min(n, begin + kCpuChunk);
+      if (done == 1) {
+        // Clock ticks; tm for the chunk's (end - begin) elements.
+        const std::int64_t tm = cpu_math_probe<S, C>(e, in, begin, end).count() * (end - begin) /
+                                (kMathProbeRepeats * kCpuBlock);
+        const Clock::time_point t0 = Clock::now();
+        cpu_chunk<S, C>(e, in, out, begin, end, true);
+        const std::int64_t ts = (Clock::now() - t0).count();
+        streaming = tm * kStreamMathShareDen < ts * kStreamMathShareNum;
+      } else {
+        cpu_chunk<S, C>(e, in, out, begin, end, streaming);
+      }
+      ++done;
+    }
+  }
 }
 
 // Runs call.op for the call's activation on storage type S.

@@ -1,4 +1,5 @@
-// The instruction sets the CPU engine is built for, and the entry point of each build.
+// The instruction sets the CPU engine is built for, the entry point of each build, and the store
+// mode of large calls.
 //
 // CMake compiles cpu_run_f32/f64/f16/bf16.cpp once per instruction set (baseline; AVX2 + FMA +
 // F16C; AVX-512), each time with that set's compiler flags and ACTGRAD_CPU_ISA_NS naming its
@@ -18,6 +19,13 @@ enum class CpuIsa { baseline, avx2, avx512 };
 // Throws Error naming ACTGRAD_CPU_ISA and the allowed values for any other value.
 CpuIsa cpu_isa_selected();
 const char* cpu_isa_name(CpuIsa isa);
+
+// How calls over the engine's streaming size (cpu_engine.hpp, kStreamingBytes) store their
+// outputs: the environment variable ACTGRAD_CPU_STORES = auto (unset or empty: cpu_loop times
+// both ways and keeps the faster), stream or plain. Read at each such call; any other value
+// throws Error naming the variable and the allowed values.
+enum class StoreMode { automatic, stream, plain };
+StoreMode cpu_store_mode();
 
 #define ACTGRAD_CPU_ISA_DECLARE(ns)                                                                \
   namespace ns {                                                                                   \
