@@ -311,8 +311,8 @@ private:
 };
 
 // Each store mode of large calls (ACTGRAD_CPU_STORES): streaming stores everywhere, ordinary
-// stores everywhere, and the default, where each thread times both on its first chunks and
-// keeps the faster.
+// stores everywhere, and the default, where each thread streams its first two chunks and then
+// chooses (silu, the activation here, usually gets ordinary stores after them).
 TEST(Sizes, StreamedCallsMatchSmallCallsAtEveryOffset) {
   for (const char* mode : {"stream", "plain", "auto"}) {
     SCOPED_TRACE(mode);

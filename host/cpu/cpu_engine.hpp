@@ -281,9 +281,10 @@ std::chrono::steady_clock::duration cpu_math_probe(const E& e, const S* const* i
 // Stores, for calls over kStreamingBytes. Streaming stores leave the block loop in a burst
 // (stream_copy) that the next block's computation partly waits behind, where ordinary stores let
 // the memory traffic overlap the math. Streaming therefore wins only where the math is far
-// cheaper than the memory traffic: at n = 2^24 (f32, 1 thread, a Zen 5 guest) it took 0.67-0.93
-// of the ordinary-store time for the relu family, abs, square, linear, sqrt, reglu and sreglu,
-// and 1.04-1.27 for the smooth functions, hardswish's fused op and exp (docs/performance.md).
+// cheaper than the memory traffic: at n = 2^24 (f32, 1 thread, a Zen 5 guest) it took 0.67-0.96
+// of the ordinary-store time for forward_with_derivative of the relu family, abs, square,
+// linear, sqrt, reglu and sreglu, and 1.04-1.36 for the smooth functions, hardswish, exp and
+// log (docs/performance.md).
 // Which side an op falls on depends on the machine, the thread count and the op, so each thread
 // measures on its first chunks (contiguous and in order under schedule(static)) and then keeps
 // one way:

@@ -21,9 +21,9 @@ CpuIsa cpu_isa_selected();
 const char* cpu_isa_name(CpuIsa isa);
 
 // How calls over the engine's streaming size (cpu_engine.hpp, kStreamingBytes) store their
-// outputs: the environment variable ACTGRAD_CPU_STORES = auto (unset or empty: cpu_loop times
-// both ways and keeps the faster), stream or plain. Read at each such call; any other value
-// throws Error naming the variable and the allowed values.
+// outputs: the environment variable ACTGRAD_CPU_STORES = auto (unset or empty: each thread of
+// cpu_loop chooses from a streamed chunk's time and the math's), stream or plain. Read at each
+// such call; any other value throws Error naming the variable and the allowed values.
 enum class StoreMode { automatic, stream, plain };
 StoreMode cpu_store_mode();
 
