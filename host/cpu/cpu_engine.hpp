@@ -289,9 +289,9 @@ std::chrono::steady_clock::duration cpu_math_probe(const E& e, const S* const* i
 // measures on its first chunks (contiguous and in order under schedule(static)) and then keeps
 // one way:
 // - ts, a streamed chunk's time (after one streamed chunk of warm-up), which pays for its own
-//   memory traffic. (An ordinary-store chunk does not: its lines leave the cache later. A first
-//   version that timed one chunk each way chose ordinary stores for relu whenever the previous
-//   call had streamed and so left the cache clean.)
+//   memory traffic. (An ordinary-store chunk does not: its lines leave the cache later, while
+//   other chunks run. A first version that timed one chunk each way ran many cheap ops slower
+//   than either way alone, likely because a previous streamed call had left the cache clean.)
 // - tm, the math alone on one block in L1 (cpu_math_probe), scaled to a chunk.
 // It streams where tm is below kStreamMathShareNum / kStreamMathShareDen of ts. Both ways store the
 // same bits. ACTGRAD_CPU_STORES=stream or plain (cpu_store_mode) fixes the way instead.
